@@ -1,0 +1,5 @@
+"""``python -m digest``."""
+
+from .cli import cli
+
+cli(prog_name="digest")

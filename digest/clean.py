@@ -1,0 +1,368 @@
+"""Stage 2, clean: a loaded :class:`Document` becomes an :class:`Article`.
+
+Scraped pages carry site chrome, captions, author bios, pull quotes, calls to
+action and bylines. The rules here judge a block (a line or paragraph) by its
+*shape* (length, terminal punctuation, share of capitalised words), its
+*position* (before the headline, at the very end) and *repetition* (a block
+that repeats another one, or is contained in one). No rule names a site.
+
+Everything removed is kept in ``Article.removed`` so tests and ``--debug``
+can show it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .model import Article, Document
+from .nlp import detect_language
+
+# Words that make up navigation bars and buttons, in any site's chrome.
+NAV_WORDS = frozenset(
+    """
+    search menu globe arrow right left up down close open toggle navigation nav
+    skip content main home login log in sign out register subscribe share print
+    email facebook twitter linkedin instagram youtube whatsapp pinterest x
+    back top next previous prev more less expand collapse language languages
+    en english español français deutsch 中文 cookie cookies accept settings
+    """.split()
+)
+
+# How calls to action start: "More on ...", "Join the Conversation ...".
+CTA_START = re.compile(
+    r"^(more (on|from|about|stories|news|articles)|read (more|next|the full)"
+    r"|related( stories| articles|:)"
+    r"|see also|join (us|the|our)|subscribe|sign up|follow (us|the|our)|share (this|on)"
+    r"|click here|learn more|find out more|download|contact us|watch|listen|"
+    r"leave a comment|comments?\b|tags?:|filed under|copyright|©|all rights reserved)",
+    re.I,
+)
+
+BYLINE_BY = re.compile(r"^by\s+(?P<name>[^,|]+?)(?:\s*[,|]\s*(?P<rest>.+))?$", re.I)
+BYLINE_FOR = re.compile(r"^(?P<name>.+?)\s+for\s+(?P<pub>.+)$")
+NAME = re.compile(
+    r"^(?:(?:dr|prof|mr|mrs|ms)\.?\s+)?"
+    r"[A-Z][\w'’-]*\.?(?:\s+(?:[A-Z]\.|[A-Z][\w'’-]*|de|van|von|da|del|la|le|bin|al)){1,4}$"
+)
+
+BIO = re.compile(r"^(?P<name>[^,.]+?(?:\.\s[^,.]+?)?)\s+(?:is|was|serves as|has been)\s")
+
+TERMINAL = (
+    ".",
+    "!",
+    "?",
+    "…",
+    "。",
+    "！",
+    "？",
+    '."',
+    ".”",
+    '!"',
+    '?"',
+    "!”",
+    "?”",
+    ".'",
+    ".’",
+    ":",
+)
+QUOTES = "\"'“”‘’«»„"
+
+MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        1,
+    )
+    for m in names
+}
+_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+DATE_MDY = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
+DATE_DMY = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+(\d{{4}})\b", re.I)
+DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+(?:['’.-][^\W_]+)*", text)
+
+
+def normalize(text: str) -> str:
+    """Lower-case words only: what two copies of a block share."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return " ".join(words(text))
+
+
+def ends_sentence(text: str) -> bool:
+    return text.rstrip().endswith(TERMINAL)
+
+
+def is_quoted(text: str) -> bool:
+    t = text.strip()
+    return len(t) > 2 and t[0] in QUOTES and t.rstrip(" .")[-1] in QUOTES
+
+
+def is_nav(text: str) -> bool:
+    """A line made mostly of navigation words ("Search Menu Globe Arrow Right Close")."""
+    ws = [w.lower() for w in words(text)]
+    if not ws or ends_sentence(text):
+        return False
+    return len(ws) >= 2 and sum(w in NAV_WORDS for w in ws) / len(ws) >= 0.5
+
+
+def capital_share(text: str) -> float:
+    ws = words(text)
+    if not ws:
+        return 0.0
+    return sum(1 for w in ws if w[0].isupper() or w[0].isdigit()) / len(ws)
+
+
+def is_label(text: str) -> bool:
+    """Captions, labels, name lines, headings: short, and not a sentence.
+
+    A block is a label when it has no terminal punctuation and at most 20
+    words, or when it is a short line (at most 15 words) that is mostly
+    capitalised words, like "Jane Doe, MD, Vice-President." under a photo.
+    """
+    n = len(words(text))
+    if not ends_sentence(text):
+        return n <= 20
+    return n <= 15 and capital_share(text) >= 0.6 and not is_quoted(text)
+
+
+def is_cta(text: str) -> bool:
+    return len(words(text)) <= 25 and bool(CTA_START.match(text.strip().lstrip(QUOTES)))
+
+
+def looks_like_headline(text: str) -> bool:
+    n = len(words(text))
+    return 2 <= n <= 30 and not text.rstrip().endswith((".", ":")) and not is_nav(text)
+
+
+def find_date(text: str) -> dt.date | None:
+    """The first calendar date stated in ``text`` ("November 16, 2024", "16 Nov 2024", ISO)."""
+    found: list[tuple[int, dt.date]] = []
+    for m in DATE_MDY.finditer(text):
+        d = _mkdate(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
+        if d:
+            found.append((m.start(), d))
+    for m in DATE_DMY.finditer(text):
+        d = _mkdate(int(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1)))
+        if d:
+            found.append((m.start(), d))
+    for m in DATE_ISO.finditer(text):
+        d = _mkdate(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if d:
+            found.append((m.start(), d))
+    return min(found)[1] if found else None
+
+
+def _mkdate(y: int, m: int, d: int) -> dt.date | None:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def parse_date(value: str) -> dt.date | None:
+    """A date from metadata: ISO first, then the forms ``find_date`` knows."""
+    v = value.strip()
+    try:
+        return dt.date.fromisoformat(v[:10])
+    except ValueError:
+        return find_date(v)
+
+
+@dataclass(frozen=True)
+class Block:
+    text: str
+    norm: str
+
+
+def split_blocks(text: str) -> list[str]:
+    """Lines of scraped text, with hard-wrapped lines joined back together.
+
+    A line continues the previous one when the previous one does not end a
+    sentence and this one starts in lower case.
+    """
+    blocks: list[str] = []
+    prev_blank = True
+    for raw in text.split("\n"):
+        line = " ".join(raw.split())
+        if not line:
+            prev_blank = True
+            continue
+        if blocks and not prev_blank and not ends_sentence(blocks[-1]) and line[:1].islower():
+            blocks[-1] = f"{blocks[-1]} {line}"
+        else:
+            blocks.append(line)
+        prev_blank = False
+    return blocks
+
+
+def _contained(short: str, long: str) -> bool:
+    return len(short) >= 20 and len(short) < len(long) and short in long
+
+
+def _similar(a: str, b: str) -> bool:
+    wa, wb = set(a.split()), set(b.split())
+    if min(len(wa), len(wb)) < 6:
+        return a == b
+    return len(wa & wb) / len(wa | wb) >= 0.8
+
+
+def repeated(blocks: Sequence[str]) -> set[int]:
+    """Indexes of blocks that repeat others: pull quotes, doubled bios, captions.
+
+    - a block contained in a longer one is the copy (a pull quote or a
+      caption quoting the text): drop it;
+    - two near-identical blocks where one is in quotes: drop the quoted one;
+    - two near-identical plain blocks (a bio printed twice): drop both.
+    """
+    norms = [normalize(b) for b in blocks]
+    drop: set[int] = set()
+    for i in range(len(blocks)):
+        for j in range(i + 1, len(blocks)):
+            a, b = norms[i], norms[j]
+            if not a or not b:
+                continue
+            if _contained(a, b):
+                drop.add(i)
+            elif _contained(b, a):
+                drop.add(j)
+            elif _similar(a, b):
+                qa, qb = is_quoted(blocks[i]), is_quoted(blocks[j])
+                if qa and not qb:
+                    drop.add(i)
+                elif qb and not qa:
+                    drop.add(j)
+                else:
+                    drop.update((i, j))
+    return drop
+
+
+def _byline(text: str) -> tuple[str | None, str | None]:
+    """(author, publisher) from a byline-shaped line, else (None, None)."""
+    t = text.strip().rstrip(".")
+    m = BYLINE_BY.match(t)
+    if m and NAME.match(m.group("name").strip()):
+        return m.group("name").strip(), (m.group("rest") or "").strip() or None
+    m = BYLINE_FOR.match(t)
+    if m and NAME.match(m.group("name").strip()) and len(words(m.group("pub"))) <= 6:
+        return m.group("name").strip(), m.group("pub").strip()
+    name = t.split(",", 1)[0].strip()
+    if "," in t and NAME.match(name) and len(words(t)) <= 15:
+        return name, None
+    return None, None
+
+
+def clean(doc: Document) -> Article:
+    """Find the title, metadata and body of one loaded document."""
+    blocks = split_blocks(doc.text)
+    removed: list[str] = []
+
+    # --- the headline: metadata first, else the first headline-shaped block
+    title = (doc.get("title") or "").strip()
+    title = " ".join(title.split())
+    start = 0
+    if title:
+        norm_title = normalize(title)
+        while start < len(blocks) and (
+            normalize(blocks[start]) == norm_title or is_nav(blocks[start])
+        ):
+            removed.append(blocks[start])
+            start += 1
+    else:
+        for i, b in enumerate(blocks[:8]):
+            if looks_like_headline(b):
+                title = b
+                removed.extend(blocks[:i])
+                start = i + 1
+                break
+        else:
+            if blocks:
+                first = blocks[0]
+                title = first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0] + "…"
+                start = 0  # the first block is body text too
+    body = blocks[start:]
+    norm_title = normalize(title)
+
+    # --- metadata from bylines before they are dropped
+    author = (doc.get("author") or "").strip() or None
+    publisher = (doc.get("source") or "").strip() or None
+    for k, b in enumerate(body):
+        early = k < 3
+        last = k == len(body) - 1
+        if not (early or last) or (ends_sentence(b) and not BYLINE_BY.match(b)):
+            continue
+        a, p = _byline(b)
+        if a and not author and (early or BYLINE_BY.match(b) or p):
+            author = a
+        if p and not publisher:
+            publisher = p
+
+    # --- drop what is not article text
+    drop = repeated(body)
+    if not author:
+        # A doubled block that introduces a person ("Dr. Jane Doe is ...")
+        # is the author's bio.
+        for k in sorted(drop):
+            m = BIO.match(body[k])
+            if m and NAME.match(m.group("name")):
+                author = re.sub(r"^(?:dr|prof|mr|mrs|ms)\.?\s+", "", m.group("name"), flags=re.I)
+                break
+    kept: list[str] = []
+    for k, b in enumerate(body):
+        reason = None
+        if k in drop or normalize(b) == norm_title:
+            reason = "repeated"
+        elif is_nav(b):
+            reason = "navigation"
+        elif is_cta(b):
+            reason = "call to action"
+        elif is_label(b) or (_byline(b)[0] and not ends_sentence(b)):
+            reason = "caption or label"
+        if reason:
+            removed.append(b)
+        else:
+            kept.append(b)
+    if not kept:
+        # Nothing looked like prose (say, text with no punctuation at all):
+        # keep the body rather than lose the article.
+        kept = [b for b in body if not is_nav(b)] or ([title] if title else [])
+
+    date = None
+    meta_date = doc.get("date")
+    if meta_date:
+        date = parse_date(meta_date)
+    if date is None:
+        date = find_date("\n".join(kept))
+
+    return Article(
+        source=doc.source,
+        title=title,
+        paragraphs=tuple(kept),
+        url=(doc.get("url") or None),
+        date=date,
+        author=author,
+        publisher=publisher,
+        language=(doc.get("language") or "").strip().lower()[:2]
+        or detect_language(title + "\n" + "\n".join(kept)),
+        theme=(doc.get("theme") or None),
+        removed=tuple(removed),
+    )

@@ -1,0 +1,167 @@
+"""The command line: a thin Click layer over ``pipeline``.
+
+Every command is a few lines. Expected failures arrive as ``DigestError`` and
+are printed in one place (:class:`DigestGroup`); ``--debug`` re-raises them
+so the traceback shows. Heavy modules are imported inside commands, so
+``digest --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import DigestError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class State:
+    """What the group hands to its commands (``ctx.obj``)."""
+
+    debug: bool = False
+    config_path: str | None = None
+
+    def config(self, path: str | None = None, **overrides: Any) -> Any:
+        """The config: defaults < file < the flags the user passed."""
+        from .config import load_config
+
+        return load_config(path or self.config_path).with_overrides(overrides)
+
+
+pass_state = click.make_pass_decorator(State, ensure=True)
+
+
+def warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+class DigestGroup(click.Group):
+    """Prints a DigestError as one line (plus a hint) and exits 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DigestError as exc:
+            if _debug(ctx):
+                raise
+            click.echo(f"error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"hint: {exc.hint}", err=True)
+            ctx.exit(1)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; out/ was left as it was", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # a bug: say so in one line unless --debug
+            if _debug(ctx):
+                raise
+            click.echo(
+                f"error: unexpected {type(exc).__name__}: {exc} "
+                "(this is a bug in digest; rerun with --debug and report it)",
+                err=True,
+            )
+            ctx.exit(1)
+
+
+def _debug(ctx: click.Context) -> bool:
+    obj = ctx.find_object(State)
+    return bool(obj and obj.debug)
+
+
+def source_options(func: F) -> F:
+    """SOURCES and -c/--config, shared by the commands that read articles."""
+    func = click.argument("sources", nargs=-1, type=click.Path())(func)
+    func = click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Config file (default: ./digest.toml if present).",
+    )(func)
+    return func
+
+
+@click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="digest")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file (default: ./digest.toml if present).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, config_path: str | None) -> None:
+    """Turn a month of articles into a newsletter: summarized, grouped by theme,
+    rendered as an HTML email and plain text."""
+    ctx.obj = State(debug=debug, config_path=config_path)
+
+
+@cli.command()
+@source_options
+@click.option("-o", "--out", default=None, type=click.Path(), help="Output folder (default: out/).")
+@click.option("--summarizer", default=None, help="Summarizer name (default: auto).")
+@click.option(
+    "--sentences",
+    default=None,
+    type=click.IntRange(1, 50),
+    help="Sentences per summary (default: 3).",
+)
+@click.option(
+    "--templates",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder of template overrides.",
+)
+@click.option("--strict", is_flag=True, default=None, help="Treat warnings as errors.")
+@pass_state
+def build(
+    state: State,
+    sources: tuple[str, ...],
+    config_path: str | None,
+    out: str | None,
+    summarizer: str | None,
+    sentences: int | None,
+    templates: str | None,
+    strict: bool | None,
+) -> None:
+    """Build the digest of SOURCES (files or folders) into the output folder."""
+    from .pipeline import build_to
+
+    config = state.config(
+        config_path,
+        **{
+            "build.out": out,
+            "summary.summarizer": summarizer,
+            "summary.sentences": sentences,
+            "templates.dir": templates,
+            "build.strict": strict or None,
+        },
+    )
+    result = build_to(config, config.build.out, list(sources) or None)
+    for message in result.warnings:
+        warn(message)
+    n = len(result.digest.articles)
+    names = ", ".join(name for name, _ in result.rendered.files)
+    click.echo(
+        f"Built {n} article{'s' * (n != 1)} in {len(result.digest.sections)} "
+        f"section{'s' * (len(result.digest.sections) != 1)}: {names} in {config.build.out}/"
+    )
+
+
+def main() -> None:  # pragma: no cover - the console script
+    cli(prog_name="digest")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,22 @@
+"""The one error type of digest.
+
+The core raises :class:`DigestError` for every expected failure (bad input,
+bad config, delivery problems); ``cli.py`` catches it in one place and prints
+``error: <message>`` and, when given, ``hint: <hint>`` on stderr.
+"""
+
+from __future__ import annotations
+
+
+class DigestError(Exception):
+    """An expected failure, with a message for the user and an optional hint."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} (hint: {self.hint})"
+        return self.message

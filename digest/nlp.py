@@ -1,0 +1,151 @@
+"""Language tools shared by the summarize and classify stages.
+
+Nothing here downloads anything: sentences are split by ``sentencex`` (rules
+that ship in its wheel), words by a regular expression, stems by the Snowball
+stemmers of ``snowballstemmer``, stop words come from sumy's package data and
+languages are detected by ``py3langid`` (model inside its wheel), after a
+cheap stop-word check that settles most English text without loading it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+# ISO 639-1 code -> sumy's language name (stop words, summarizer language).
+SUMY_LANGUAGES = {
+    "ar": "arabic",
+    "cs": "czech",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "fr": "french",
+    "he": "hebrew",
+    "it": "italian",
+    "ja": "japanese",
+    "ko": "korean",
+    "pl": "polish",
+    "pt": "portuguese",
+    "sk": "slovak",
+    "sv": "swedish",
+    "th": "thai",
+    "uk": "ukrainian",
+    "zh": "chinese",
+}
+# Languages written without spaces: words are single characters for our purposes.
+UNSPACED = frozenset({"zh", "ja", "th"})
+RTL = frozenset({"ar", "he", "fa", "ur", "yi"})
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
+
+
+@lru_cache(maxsize=32)
+def stop_words(language: str) -> frozenset[str]:
+    """Stop words for an ISO code (empty when sumy has none)."""
+    name = SUMY_LANGUAGES.get(language)
+    if name is None:
+        return frozenset()
+    from sumy.utils import get_stop_words
+
+    try:
+        return frozenset(w.lower() for w in get_stop_words(name))
+    except LookupError:
+        return frozenset()
+
+
+@lru_cache(maxsize=32)
+def stemmer(language: str) -> Callable[[str], str]:
+    """A cached Snowball stemmer for an ISO code (identity when none exists)."""
+    import snowballstemmer
+
+    name = SUMY_LANGUAGES.get(language, language)
+    if name not in snowballstemmer.algorithms():
+        return str.lower
+    algo = snowballstemmer.stemmer(name)
+    cache: dict[str, str] = {}
+
+    def stem(word: str) -> str:
+        w = word.lower()
+        s = cache.get(w)
+        if s is None:
+            s = cache[w] = algo.stemWord(w)
+        return s
+
+    return stem
+
+
+def words(text: str, language: str = "en") -> tuple[str, ...]:
+    if language in UNSPACED or _CJK.search(text):
+        out: list[str] = []
+        for w in _WORD.findall(text):
+            if _CJK.search(w):
+                out.extend(ch for ch in w if not ch.isspace())
+            else:
+                out.append(w)
+        return tuple(out)
+    return tuple(_WORD.findall(text))
+
+
+_INITIAL_END = re.compile(r"(?:^|[\s-])[A-Z]\.$")
+_INITIAL_START = re.compile(r"^[A-Z]\.")
+
+
+def split_sentences(text: str, language: str = "en") -> tuple[str, ...]:
+    """Sentences of a paragraph, verbatim.
+
+    sentencex sometimes splits inside an abbreviation ("Sino-U. | S. medical");
+    a piece that starts in lower case, or that continues a run of initials,
+    is joined back to the one before.
+    """
+    import sentencex
+
+    out: list[str] = []
+    for piece in sentencex.segment(language, text):
+        s = piece.strip()
+        if not s:
+            continue
+        if out and (s[0].islower() or (_INITIAL_END.search(out[-1]) and _INITIAL_START.match(s))):
+            joined = text.find(s, text.find(out[-1]))
+            start = text.find(out[-1])
+            if start >= 0 and joined >= 0:
+                out[-1] = text[start : joined + len(s)]
+            else:
+                out[-1] = f"{out[-1]} {s}"
+            continue
+        out.append(s)
+    return tuple(out)
+
+
+class Tokenizer:
+    """sumy's tokenizer interface (``language``, ``to_sentences``, ``to_words``)
+    over sentencex and a word regex, so sumy never needs NLTK data."""
+
+    def __init__(self, language: str = "en") -> None:
+        self.iso = language
+        self.language = SUMY_LANGUAGES.get(language, "english")
+
+    def to_sentences(self, paragraph: str) -> tuple[str, ...]:
+        return split_sentences(paragraph, self.iso)
+
+    def to_words(self, sentence: str) -> tuple[str, ...]:
+        return words(sentence, self.iso)
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 code of ``text``; "en" for text with too few letters to tell."""
+    sample = text[:5000]
+    ws = [w.lower() for w in _WORD.findall(sample)]
+    if len(ws) >= 8:
+        en = stop_words("en")
+        share = sum(w in en for w in ws) / len(ws)
+        if share >= 0.3 and not _CJK.search(sample):
+            return "en"
+    if len(sample.strip()) < 20:
+        return "en"
+    import py3langid
+
+    lang, _ = py3langid.classify(sample)
+    return str(lang)

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from digest.clean import clean, find_date, repeated
+from digest.load import load
+
+SEED_TITLES = {
+    "000": "Global Leaders Gather for Shanghai 21st Century International Medical Forum",
+    "001": "Global Perspective: Recovery and Renewal in Asia",
+    "002": "Global Healthcare Collaborations",
+    "003": "Health specialists from China and the U.S. urge increased cooperation in the medical field",
+    "004": "Healthcare Diplomacy",
+}
+
+
+@pytest.fixture(scope="module")
+def seed_articles():
+    from tests.conftest import SEEDS
+
+    docs, _ = load([str(SEEDS)])
+    return {d.source.rsplit("/", 1)[-1][:3]: clean(d) for d in docs}
+
+
+def test_seed_titles_are_the_real_headlines(seed_articles):
+    assert {k: a.title for k, a in seed_articles.items()} == SEED_TITLES
+
+
+def test_site_chrome_captions_and_cta_are_not_body(seed_articles):
+    body = "\n".join(p for a in seed_articles.values() for p in a.paragraphs)
+    for junk in (
+        "Search Menu Globe Arrow Right Close",
+        "Building with trees",
+        "Stethoscope on top of a map",
+        "program book.",
+        "More on Global Collaborations",
+        "Join the Conversation",
+        "for TROIB News",
+        "VP & Medical Director",
+    ):
+        assert junk not in body
+    assert not any(p == "International" for a in seed_articles.values() for p in a.paragraphs)
+
+
+def test_repeated_bio_and_pull_quotes_are_removed(seed_articles):
+    a = seed_articles["001"]
+    assert not any("previously served" in p for p in a.paragraphs)
+    d = seed_articles["004"]
+    # The pull quote is gone, the paragraph it quoted stays, once.
+    quoted = [p for p in d.paragraphs if "breathtaking advances" in p]
+    assert len(quoted) == 1 and not quoted[0].startswith('"')
+
+
+def test_metadata_author_publisher_date(seed_articles):
+    news = seed_articles["003"]
+    assert (news.author, news.publisher, news.date) == (
+        "Mathilde Moreau",
+        "TROIB News",
+        dt.date(2024, 11, 16),
+    )
+    assert seed_articles["002"].author == "Heitham Hassoun"
+    assert seed_articles["004"].date is None
+
+
+def test_repeated_rules():
+    blocks = [
+        '"A pull quote that repeats a sentence of the body text."',
+        "Intro. A pull quote that repeats a sentence of the body text. More words follow here.",
+        "Jane Doe is a professor of medicine at the university and writes this column monthly.",
+        "Jane Doe is a professor of medicine at a university and writes this column monthly.",
+    ]
+    assert repeated(blocks) == {0, 2, 3}
+
+
+def test_find_date_forms():
+    assert find_date("It happened on 3 March 2023 in Paris.") == dt.date(2023, 3, 3)
+    assert find_date("Posted 2022-07-01.") == dt.date(2022, 7, 1)
+    assert find_date("On February 30, 2024 nothing happened.") is None
+    assert find_date("No date here.") is None
+
+
+def test_hard_wrapped_text_is_joined(write, tmp_path):
+    write(
+        "w.txt", "A Headline Here\n\nThis sentence was wrapped\nby an old editor at column forty.\n"
+    )
+    docs, _ = load([str(tmp_path)])
+    a = clean(docs[0])
+    assert a.paragraphs == ("This sentence was wrapped by an old editor at column forty.",)
+
+
+def test_text_without_punctuation_is_kept(write, tmp_path):
+    write("n.txt", "no punctuation at all here just words\nand more words without any end")
+    docs, _ = load([str(tmp_path)])
+    a = clean(docs[0])
+    assert a.title
+    assert a.paragraphs  # nothing looked like prose, but the article is not lost

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.config import DEFAULT_THEMES, Config, load_config
+from digest.errors import DigestError
+
+
+def test_defaults_without_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(None)
+    assert cfg == Config()
+    assert [t.name for t in cfg.themes] == ["Diplomacy", "Asia recovery", "Collaborations"]
+
+
+def test_themes_only_config_is_valid_and_paths_are_relative_to_the_file(write, tmp_path):
+    path = write(
+        "conf/digest.toml",
+        '[build]\nout = "built"\n\n[[themes]]\nname = "Cats"\nkeywords = ["cat"]\nexamples = ["ex/cat.txt"]\n',
+    )
+    cfg = load_config(str(path))
+    assert [t.name for t in cfg.themes] == ["Cats"]
+    assert cfg.themes[0].examples == (str(tmp_path / "conf" / "ex/cat.txt"),)
+    assert cfg.build.out == str(tmp_path / "conf" / "built")
+    assert cfg.summary.sentences == 3
+
+
+def test_every_problem_is_reported_with_its_key(write):
+    path = write(
+        "bad.toml",
+        '[summary]\nsentences = "three"\ncolour = 1\n\n[nope]\nx = 1\n\n[[themes]]\ndescription = "no name"\n',
+    )
+    with pytest.raises(DigestError) as err:
+        load_config(str(path))
+    msg = err.value.message
+    assert "'summary.sentences' must be an integer" in msg
+    assert "unknown key 'summary.colour'" in msg
+    assert "unknown section or key 'nope'" in msg
+    assert "theme #1 has no name" in msg
+    assert str(path) in msg
+
+
+def test_invalid_toml_names_the_line(write):
+    path = write("broken.toml", '[newsletter]\nname = "x"\nintro = \n')
+    with pytest.raises(DigestError) as err:
+        load_config(str(path))
+    assert "line 3" in err.value.message
+
+
+def test_flags_override_file_and_none_is_ignored(write):
+    path = write("d.toml", "[summary]\nsentences = 5\nsummarizer = 'lsa'\n")
+    cfg = load_config(str(path)).with_overrides(
+        {"summary.sentences": 2, "summary.summarizer": None}
+    )
+    assert (cfg.summary.sentences, cfg.summary.summarizer) == (2, "lsa")
+
+
+def test_missing_config_file_is_an_error():
+    with pytest.raises(DigestError) as err:
+        load_config("/nope/digest.toml")
+    assert "config file not found" in err.value.message
+
+
+def test_shipped_config_matches_the_defaults(root: Path):
+    assert load_config(str(root / "digest.toml")).themes == DEFAULT_THEMES
