@@ -10,6 +10,7 @@ the template it replaces.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import textwrap
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from . import message
 from .errors import DigestError
 from .model import Article, Digest, Rendered
 
@@ -189,10 +191,28 @@ def render(digest: Digest, newsletter: Any, templates_dir: str | None = None) ->
     html = compile_mjml(mjml_source)
     text = _render(text_env, TEXT_TEMPLATE, context)
     text = "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+    eml = message.to_bytes(
+        message.compose(
+            text=text,
+            html=html,
+            subject=digest.title,
+            sender=newsletter.sender,
+            date=message_date(digest),
+        )
+    )
     return Rendered(
         files=(
             ("digest.html", html.encode("utf-8")),
             ("digest.txt", text.encode("utf-8")),
             ("digest.json", to_json(digest).encode("utf-8")),
+            ("digest.eml", eml),
         )
     )
+
+
+def message_date(digest: Digest) -> dt.datetime:
+    """A stable Date for the .eml: the newest article's day, else the epoch.
+    ``digest send`` stamps the real time when it sends."""
+    dates = [a.date for a in digest.articles if a.date]
+    day = max(dates) if dates else dt.date(1970, 1, 1)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
