@@ -159,6 +159,39 @@ def build(
     )
 
 
+@cli.command()
+@source_options
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port on 127.0.0.1; if taken, the next free one (0: any free port).",
+)
+@click.option("--no-open", is_flag=True, help="Do not open a browser.")
+@pass_state
+def preview(
+    state: State, sources: tuple[str, ...], config_path: str | None, port: int, no_open: bool
+) -> None:
+    """Serve a live preview of the digest on 127.0.0.1; it rebuilds when an
+    article, a template or the config changes. Ctrl-C stops it."""
+    from .preview import has_display, serve
+
+    def ready(url: str) -> None:
+        click.echo(f"Preview at {url} (127.0.0.1 only; Ctrl-C to stop)")
+        if not no_open and has_display():
+            click.launch(url)
+
+    serve(
+        lambda: state.config(config_path),
+        list(sources),
+        port,
+        on_ready=ready,
+        log=lambda message: click.echo(message, err=True),
+        debug=state.debug,
+    )
+
+
 def main() -> None:  # pragma: no cover - the console script
     cli(prog_name="digest")
 

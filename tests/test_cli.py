@@ -79,3 +79,17 @@ def test_every_command_has_help():
     for name, command in cli.commands.items():
         assert command.help, name
         assert run(name, "--help").exit_code == 0
+
+
+def test_preview_rejects_a_bad_port():
+    result = run("preview", "--port", "70000", "--no-open")
+    assert result.exit_code == 2
+    assert "Invalid value for '--port'" in result.output
+
+
+def test_preview_with_a_missing_config_exits_1_before_serving(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("preview", "-c", "missing.toml", "--no-open", "--port", "0")
+    assert result.exit_code == 1
+    assert "error: missing.toml: config file not found" in result.output
+    assert "Preview at" not in result.output and "Traceback" not in result.output
