@@ -42,36 +42,69 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
 
 
+# ISO 639-1 code -> Snowball stemmer name, for languages sumy has no stop words for.
+SNOWBALL_ONLY = {
+    "ca": "catalan",
+    "da": "danish",
+    "eu": "basque",
+    "fi": "finnish",
+    "hu": "hungarian",
+    "id": "indonesian",
+    "lt": "lithuanian",
+    "nl": "dutch",
+    "no": "norwegian",
+    "ro": "romanian",
+    "ru": "russian",
+    "sr": "serbian",
+    "tr": "turkish",
+}
+
+
 @lru_cache(maxsize=32)
 def stop_words(language: str) -> frozenset[str]:
-    """Stop words for an ISO code (empty when sumy has none)."""
+    """Stop words for an ISO code from sumy's package data (empty when sumy has none).
+
+    Read straight from the data file: ``sumy.utils`` would import ``requests``.
+    """
     name = SUMY_LANGUAGES.get(language)
     if name is None:
         return frozenset()
-    from sumy.utils import get_stop_words
+    from importlib.resources import files
 
     try:
-        return frozenset(w.lower() for w in get_stop_words(name))
-    except LookupError:
+        text = (files("sumy") / "data" / "stopwords" / f"{name}.txt").read_text("utf-8")
+    except (OSError, ModuleNotFoundError):
         return frozenset()
+    return frozenset(w.strip().lower() for w in text.splitlines() if w.strip())
+
+
+def stemmer_name(language: str) -> str | None:
+    """The Snowball algorithm used for an ISO code, or None (words are only lower-cased)."""
+    import snowballstemmer
+
+    name = SUMY_LANGUAGES.get(language) or SNOWBALL_ONLY.get(language) or language
+    return name if name in snowballstemmer.algorithms() else None
 
 
 @lru_cache(maxsize=32)
 def stemmer(language: str) -> Callable[[str], str]:
-    """A cached Snowball stemmer for an ISO code (identity when none exists)."""
+    """A Snowball stemmer for an ISO code, memoized per word (lower-casing when none exists).
+
+    Articles repeat their words, and so do the articles of one digest: each
+    distinct word is stemmed once per process.
+    """
     import snowballstemmer
 
-    name = SUMY_LANGUAGES.get(language, language)
-    if name not in snowballstemmer.algorithms():
+    name = stemmer_name(language)
+    if name is None:
         return str.lower
     algo = snowballstemmer.stemmer(name)
     cache: dict[str, str] = {}
 
     def stem(word: str) -> str:
-        w = word.lower()
-        s = cache.get(w)
+        s = cache.get(word)
         if s is None:
-            s = cache[w] = algo.stemWord(w)
+            s = cache[word] = algo.stemWord(word.lower())
         return s
 
     return stem
@@ -137,7 +170,7 @@ class Tokenizer:
 def detect_language(text: str) -> str:
     """ISO 639-1 code of ``text``; "en" for text with too few letters to tell."""
     sample = text[:5000]
-    ws = [w.lower() for w in _WORD.findall(sample)]
+    ws = [w.lower() for w in _WORD.findall(sample[:1500])]
     if len(ws) >= 8:
         en = stop_words("en")
         share = sum(w in en for w in ws) / len(ws)

@@ -53,3 +53,43 @@ def test_detect_language():
     )
     assert detect_language("Die Ärzte des Krankenhauses haben einen neuen Flügel eröffnet.") == "de"
     assert detect_language("医院今天开设了新的病房。医生们非常高兴。") == "zh"
+
+
+def test_each_language_gets_its_own_stemmer_and_stop_words():
+    from digest.nlp import stemmer_name, stop_words
+
+    assert stemmer_name("de") == "german"
+    assert stemmer_name("es") == "spanish"
+    assert stemmer_name("ru") == "russian"  # Snowball has it, sumy has no stop words
+    assert stemmer_name("xx") is None
+    assert stemmer("de")("Krankenhäuser") == stemmer("de")("Krankenhaus")
+    assert stemmer("es")("hospitales") == stemmer("es")("hospital")
+    assert stemmer("xx")("Word") == "word"
+    assert "und" in stop_words("de") and "und" not in stop_words("en")
+    assert "the" in stop_words("en") and stop_words("xx") == frozenset()
+
+
+def test_a_detected_language_picks_the_stemmer():
+    from digest.clean import clean
+    from digest.model import Document
+
+    text = (
+        "El hospital abre un centro de investigación\n\n"
+        "El hospital de la ciudad abrió el lunes un centro de investigación del cáncer. "
+        "Los médicos de cinco países asistieron a la inauguración del centro."
+    )
+    a = clean(Document(source="es.txt", text=text, kind="text"))
+    assert a.language == "es"
+    assert stemmer(a.language)("médicos") == stemmer(a.language)("médico")
+
+
+def test_stop_words_do_not_import_requests():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom digest.nlp import stop_words\n"
+        "assert 'the' in stop_words('en')\nprint('requests' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
