@@ -57,3 +57,86 @@ def test_seed_summaries_are_clean(seeds):
             assert sentence in doc.text  # verbatim from the file
             assert sentence in split_sentences(a.body) or sentence in a.body
             assert not sentence.startswith(("Welcome", "Sincere thanks", "More on", "Join"))
+
+
+def _sentences(a):
+    return [x for p in a.paragraphs for x in split_sentences(p, a.language)]
+
+
+def test_seed_summaries_open_with_a_sentence_that_stands_alone(seeds):
+    from digest.summarize import GREETING, needs_previous
+
+    docs, _ = load([str(seeds)])
+    for doc in docs:
+        a = summarize(clean(doc), "auto", 3)
+        ordered = _sentences(a)
+        first = a.summary[0]
+        assert not GREETING.match(first), (doc.source, first)
+        assert not needs_previous(first), (doc.source, first)
+        for sentence in a.summary[1:]:
+            # a pronoun or connective only right after the sentence it points back to
+            if needs_previous(sentence):
+                before = ordered[ordered.index(sentence) - 1]
+                assert before in a.summary, (doc.source, sentence)
+
+
+def test_news_keeps_its_lead_and_a_blog_skips_its_greeting():
+    news = article(
+        "Storm closes city airport",
+        "A winter storm closed the city airport on Sunday, stranding 4,000 travellers. "
+        "Snow ploughs worked through the night to clear the runways. "
+        "The airport expects to reopen on Monday morning.\n\n"
+        "Local schools will also stay closed. "
+        "Forecasters said more snow could fall later in the week.",
+    )
+    s = summarize(news, "auto", 2).summary
+    assert s[0] == "A winter storm closed the city airport on Sunday, stranding 4,000 travellers."
+    blog = article(
+        "Why we share our hospital data",
+        "Welcome to the second posting of our new blog.\n\n"
+        "Hospitals that share data with each other treat rare diseases better. "
+        "We learned this when our hospital joined a data network in 2021.\n\n"
+        "Sharing hospital data needs trust between hospitals and patients. "
+        "Thanks for reading, and see you next month.",
+    )
+    s = summarize(blog, "auto", 2).summary
+    assert not any(x.startswith(("Welcome", "Thanks")) for x in s)
+    assert s[0] == "Hospitals that share data with each other treat rare diseases better."
+
+
+def test_a_pronoun_is_not_left_without_its_referent():
+    a = article(
+        "Mayor plans new bridge",
+        "The mayor announced plans for a new bridge across the river on Friday. "
+        "Residents have waited for a bridge for twenty years.\n\n"
+        "The council approved money for a new river bridge design. "
+        "She said the new bridge would carry trams, bicycles and cars across the river. "
+        "Construction starts in spring.",
+    )
+    s = summarize(a, "auto", 2).summary
+    for x in s:
+        if x.startswith("She"):
+            assert "The council approved money for a new river bridge design." in s
+
+
+def test_a_repeated_sentence_is_picked_once():
+    text = "The new vaccine cut hospital admissions by half in the trial."
+    a = article(
+        "Vaccine trial",
+        f"{text} Doctors in four countries took part.\n\n{text} "
+        "The results will be published in March. Regulators will review the data.",
+    )
+    s = summarize(a, "auto", 3).summary
+    assert s.count(text) == 1
+
+
+def test_other_languages_use_their_stemmer_and_stop_words():
+    body = (
+        "Das städtische Krankenhaus hat am Montag ein neues Zentrum für Krebsforschung eröffnet. "
+        "Die Forscher des Zentrums untersuchen neue Behandlungen gegen Lungenkrebs. "
+        "Ärzte aus fünf Ländern kamen zur Eröffnung des Forschungszentrums. "
+        "Das Krankenhaus hofft, dass das Zentrum Patienten aus den Nachbarländern anzieht."
+    )
+    a = article("Krankenhaus eröffnet Zentrum für Krebsforschung", body, language="de")
+    s = summarize(a, "auto", 2).summary
+    assert len(s) == 2 and all(x in body for x in s)
