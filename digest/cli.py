@@ -124,6 +124,13 @@ def cli(ctx: click.Context, debug: bool, config_path: str | None) -> None:
     help="Folder of template overrides.",
 )
 @click.option("--strict", is_flag=True, default=None, help="Treat warnings as errors.")
+@click.option(
+    "-j",
+    "--jobs",
+    default=None,
+    type=click.IntRange(0, 256),
+    help="Processes that summarize (default: all cores; 0 = all cores).",
+)
 @pass_state
 def build(
     state: State,
@@ -134,6 +141,7 @@ def build(
     sentences: int | None,
     templates: str | None,
     strict: bool | None,
+    jobs: int | None,
 ) -> None:
     """Build the digest of SOURCES (files or folders) into the output folder."""
     from .pipeline import build_to
@@ -146,9 +154,10 @@ def build(
             "summary.sentences": sentences,
             "templates.dir": templates,
             "build.strict": strict or None,
+            "build.jobs": jobs,
         },
     )
-    result = build_to(config, config.build.out, list(sources) or None)
+    result = build_to(config, config.build.out, list(sources) or None, progress_bar())
     for message in result.warnings:
         warn(message)
     n = len(result.digest.articles)
@@ -190,6 +199,32 @@ def preview(
         log=lambda message: click.echo(message, err=True),
         debug=state.debug,
     )
+
+
+def progress_bar(minimum: int = 50) -> Callable[[int, int], None] | None:
+    """A one-line progress bar on stderr for builds of ``minimum`` articles or more,
+    drawn only when stderr is a terminal (logs and pipes stay clean)."""
+    import sys
+
+    stream = sys.stderr
+    if not stream.isatty():
+        return None
+    state = {"shown": -1}
+
+    def draw(done: int, total: int) -> None:
+        if total < minimum:
+            return
+        percent = 100 * done // total
+        if percent == state["shown"] and done != total:
+            return
+        state["shown"] = percent
+        filled = 30 * done // total
+        bar = "#" * filled + "-" * (30 - filled)
+        end = "\n" if done == total else ""
+        stream.write(f"\rsummarizing [{bar}] {done}/{total}{end}")
+        stream.flush()
+
+    return draw
 
 
 def main() -> None:  # pragma: no cover - the console script

@@ -53,6 +53,7 @@ class BuildConfig:
     out: str = "out"
     strict: bool = False
     max_article_bytes: int = 2_000_000
+    jobs: int = 0  # worker processes for cleaning and summarizing; 0 = all cores
 
 
 @dataclass(frozen=True)

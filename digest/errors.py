@@ -16,6 +16,10 @@ class DigestError(Exception):
         self.message = message
         self.hint = hint
 
+    def __reduce__(self) -> tuple[type[DigestError], tuple[str, str | None]]:
+        # keep the hint when the error crosses from a worker process
+        return (type(self), (self.message, self.hint))
+
     def __str__(self) -> str:
         if self.hint:
             return f"{self.message} (hint: {self.hint})"

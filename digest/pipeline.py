@@ -6,8 +6,10 @@ values and returns new ones; only ``load`` reads and ``deliver`` writes.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from . import deliver
@@ -16,7 +18,7 @@ from .clean import clean
 from .config import Config
 from .errors import DigestError
 from .load import load
-from .model import Article, Digest, Rendered, Section
+from .model import Article, Digest, Document, Rendered, Section
 from .render import render
 from .summarize import get_summarizer, summarize
 
@@ -51,32 +53,113 @@ def make_digest(sections: tuple[Section, ...], config: Config) -> Digest:
     return Digest(title=title, period=period, intro=nl.intro, sections=sections, language=language)
 
 
+# (done, total) after each article is summarized; the CLI draws a progress bar.
+Progress = Callable[[int, int], None]
+
+# Below this many articles per worker, starting workers costs more than it saves.
+MIN_PER_WORKER = 24
+# BLAS libraries start a thread per core in every worker unless told not to.
+BLAS_THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def workers_for(jobs: int, n: int) -> int:
+    """How many worker processes to use: ``jobs`` (0 = all cores), fewer for small inputs."""
+    wanted = jobs if jobs > 0 else (os.cpu_count() or 1)
+    return max(1, min(wanted, n // MIN_PER_WORKER))
+
+
+def _pin_blas_threads() -> None:
+    """Worker initializer: one BLAS thread per worker process."""
+    for var in BLAS_THREAD_VARS:
+        os.environ[var] = "1"
+    if "numpy" in sys.modules:  # loaded before the fork: the variables come too late
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+
+
+@dataclass(frozen=True)
+class SummaryJob:
+    """What a worker needs to turn a loaded document into a summarized article."""
+
+    summarizer: str
+    sentences: int
+    max_sentences: int
+
+    def __call__(self, doc: Document) -> Article:
+        return summarize(clean(doc), self.summarizer, self.sentences, self.max_sentences)
+
+
+def prepare(
+    docs: Sequence[Document], job: SummaryJob, jobs: int = 0, progress: Progress | None = None
+) -> list[Article]:
+    """Clean and summarize every document, in input order, on up to ``jobs`` processes.
+
+    The result does not depend on ``jobs``: each article is handled alone and
+    results are collected in input order.
+    """
+    n = len(docs)
+    workers = workers_for(jobs, n)
+    results: Iterator[Article]
+    if workers == 1:
+        results = map(job, docs)
+        return _collect_progress(results, n, progress)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    chunk = max(1, min(32, n // (workers * 8)))
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin_blas_threads) as pool:
+        return _collect_progress(pool.map(job, docs, chunksize=chunk), n, progress)
+
+
+def _collect_progress(
+    results: Iterator[Article], n: int, progress: Progress | None
+) -> list[Article]:
+    out: list[Article] = []
+    for a in results:
+        out.append(a)
+        if progress is not None:
+            progress(len(out), n)
+    return out
+
+
 def collect(
-    config: Config, sources: Sequence[str] | None = None
+    config: Config,
+    sources: Sequence[str] | None = None,
+    jobs: int = 0,
+    progress: Progress | None = None,
 ) -> tuple[list[Article], list[str]]:
-    """Load and clean the articles; problems with single files become warnings."""
+    """Load, clean and summarize the articles; problems with single files become warnings."""
     docs, load_warnings = load(sources or config.build.sources, config.build.max_article_bytes)
     warnings = list(load_warnings)
-    articles = [clean(d) for d in docs]
-    if not articles:
+    if not docs:
         where = ", ".join(sources or config.build.sources)
         raise DigestError(
             f"{where}: no articles found",
             hint="add .txt, .md or .html files (see README.md, 'Inputs')",
         )
+    s = config.summary
+    articles = prepare(docs, SummaryJob(s.summarizer, s.sentences, s.max_sentences), jobs, progress)
     return articles, warnings
 
 
-def build(config: Config, sources: Sequence[str] | None = None) -> BuildResult:
+def build(
+    config: Config,
+    sources: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
     """Build the digest in memory: nothing is written."""
     get_summarizer(config.summary.summarizer)  # fail fast on a bad name
-    articles, warnings = collect(config, sources)
-    articles = [
-        summarize(
-            a, config.summary.summarizer, config.summary.sentences, config.summary.max_sentences
-        )
-        for a in articles
-    ]
+    articles, warnings = collect(config, sources, config.build.jobs, progress)
     articles = list(
         classify(articles, config.themes, config.classify.threshold, config.classify.other)
     )
@@ -91,8 +174,13 @@ def build(config: Config, sources: Sequence[str] | None = None) -> BuildResult:
     return BuildResult(digest=digest, rendered=rendered, warnings=tuple(warnings))
 
 
-def build_to(config: Config, out: str, sources: Sequence[str] | None = None) -> BuildResult:
+def build_to(
+    config: Config,
+    out: str,
+    sources: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
     """Build and write the files into ``out`` atomically."""
-    result = build(config, sources)
+    result = build(config, sources, progress)
     deliver.write_files(out, result.rendered)
     return result

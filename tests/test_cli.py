@@ -93,3 +93,67 @@ def test_preview_with_a_missing_config_exits_1_before_serving(tmp_path, monkeypa
     assert result.exit_code == 1
     assert "error: missing.toml: config file not found" in result.output
     assert "Preview at" not in result.output and "Traceback" not in result.output
+
+
+def test_jobs_flag_gives_the_same_files(seeds, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run("build", str(seeds), "-o", "one", "--jobs", "1").exit_code == 0
+    assert run("build", str(seeds), "-o", "two", "-j", "2").exit_code == 0
+    for name in ("digest.html", "digest.txt", "digest.json", "digest.eml"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    assert run("build", str(seeds), "--jobs", "-1").exit_code == 2
+
+
+def test_help_and_version_import_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from digest.cli import cli\n"
+        "for args in (['--help'], ['--version'], ['build', '--help']):\n"
+        "    try:\n"
+        "        cli(args, prog_name='digest')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = ['numpy', 'sumy', 'nltk', 'jinja2', 'mjml', 'trafilatura', 'sentencex',\n"
+        "         'py3langid', 'yaml', 'snowballstemmer', 'digest.pipeline']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+class _Terminal:
+    def __init__(self, tty: bool) -> None:
+        self.text = ""
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, s: str) -> None:
+        self.text += s
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_bar_only_on_a_terminal_and_only_for_long_builds(monkeypatch):
+    import sys
+
+    from digest.cli import progress_bar
+
+    monkeypatch.setattr(sys, "stderr", _Terminal(False))
+    assert progress_bar() is None
+    term = _Terminal(True)
+    monkeypatch.setattr(sys, "stderr", term)
+    draw = progress_bar(minimum=50)
+    assert draw is not None
+    for i in range(1, 11):
+        draw(i, 10)
+    assert term.text == ""  # a short build: no bar
+    for i in range(1, 201):
+        draw(i, 200)
+    assert term.text.endswith("200/200\n")
+    assert term.text.count("\r") == 101  # redrawn once per percent, not per article
