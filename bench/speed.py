@@ -1,0 +1,168 @@
+"""Wall time and peak memory of `digest build` on 10, 100 and 1,000 articles,
+against stock single-process sumy LexRank on the same texts, in the same run.
+
+    python bench/speed.py [--sizes 10,100,1000] [--jobs N] [--source DIR]
+
+The articles are made from the bbc-dev texts (``shared/eval/bbc-dev`` beside
+the checkout, or --source): copy k of an article gets a numbered title and
+its paragraphs rotated by k, so no two files are the same. Each measurement
+is its own subprocess:
+
+- ``python -m digest build DIR -o OUT --summarizer auto`` (everything:
+  load, clean, summarize, classify, render, write);
+- a script that runs sumy's ``LexRankSummarizer`` with sumy's own ``Stemmer``
+  and stop words, over ``PlaintextParser`` and digest's offline tokenizer
+  (the same sentence splitter), 3 sentences per article, in one process.
+
+Peak memory is the largest resident set of one process (``getrusage`` of the
+reaped child) and, for the build, also the sum over the process tree
+(sampled from /proc every 20 ms), since workers run beside the parent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LEXRANK = r"""
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from sumy.nlp.stemmers import Stemmer
+from sumy.parsers.plaintext import PlaintextParser
+from sumy.summarizers.lex_rank import LexRankSummarizer
+from sumy.utils import get_stop_words
+from digest.nlp import Tokenizer
+
+tokenizer = Tokenizer("en")
+summarizer = LexRankSummarizer(Stemmer("english"))
+summarizer.stop_words = get_stop_words("english")
+n = 0
+for path in sorted(Path(sys.argv[1]).glob("*.txt")):
+    parser = PlaintextParser.from_string(path.read_text(encoding="utf-8"), tokenizer)
+    n += len(summarizer(parser.document, 3))
+print(n)
+"""
+
+
+def default_source() -> Path:
+    for base in (ROOT.parent / "shared", ROOT.parent.parent / "shared", Path("/work/shared")):
+        if (base / "eval" / "bbc-dev" / "articles").is_dir():
+            return base / "eval" / "bbc-dev" / "articles"
+    return ROOT.parent / "shared" / "eval" / "bbc-dev" / "articles"
+
+
+def make_corpus(source: Path, n: int, into: Path) -> None:
+    """``n`` distinct articles from the texts under ``source``."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(source.rglob("*.txt"))]
+    if not texts:
+        raise SystemExit(f"{source}: no .txt articles")
+    into.mkdir(parents=True)
+    for i in range(n):
+        copy, text = divmod(i, len(texts))
+        title, _, body = texts[text].partition("\n\n")
+        paras = [p for p in body.split("\n\n") if p.strip()]
+        if copy:
+            k = copy % len(paras)
+            paras = paras[k:] + paras[:k]
+            title = f"{title} ({copy + 1})"
+        (into / f"{i:05d}.txt").write_text(title + "\n\n" + "\n\n".join(paras), encoding="utf-8")
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ppid, pages = int(fields[1]), int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = pages * page
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo.extend(children.get(p, []))
+    return total
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB of one process, peak RSS MB of the tree)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
+    return wall, usage.ru_maxrss / 1024, peak / 2**20
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", default="10,100,1000")
+    ap.add_argument("--jobs", type=int, default=0, help="digest build --jobs (0: all cores)")
+    ap.add_argument("--source", type=Path, default=None)
+    ap.add_argument("--no-lexrank", action="store_true", help="skip the sumy baseline")
+    args = ap.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    source = args.source or default_source()
+    py = sys.executable
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    print(f"cores: {os.cpu_count()}, jobs: {args.jobs or 'all'}, texts from {source}")
+    print(
+        f"{'articles':>8} {'build s':>8} {'s/article':>9} {'max RSS MB':>10} {'tree MB':>8}"
+        f" {'lexrank s':>9} {'ratio':>6}"
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="digest-speed-"))
+    try:
+        for n in sizes:
+            corpus = tmp / f"in{n}"
+            make_corpus(source, n, corpus)
+            cmd = [py, "-m", "digest", "build", str(corpus), "-o", str(tmp / f"out{n}")]
+            cmd += ["--summarizer", "auto"]
+            if args.jobs:
+                cmd += ["--jobs", str(args.jobs)]
+            wall, rss, tree = run(cmd, env)
+            line = f"{n:>8} {wall:>8.2f} {wall / n:>9.4f} {rss:>10.0f} {tree:>8.0f}"
+            if not args.no_lexrank:
+                lex, _, _ = run([py, "-c", LEXRANK, str(corpus), str(ROOT)], env)
+                line += f" {lex:>9.2f} {wall / lex:>6.2f}"
+            print(line, flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
