@@ -227,6 +227,46 @@ def progress_bar(minimum: int = 50) -> Callable[[int, int], None] | None:
     return draw
 
 
+@cli.command()
+@source_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--suggest",
+    type=click.IntRange(1, 100),
+    default=None,
+    metavar="K",
+    help="Propose K themes from the articles (clustering), as TOML to paste into the config.",
+)
+@pass_state
+def themes(
+    state: State,
+    sources: tuple[str, ...],
+    config_path: str | None,
+    fmt: str,
+    suggest: int | None,
+) -> None:
+    """Show each article's theme, its score for every theme and the words that decided it."""
+    from . import pipeline
+    from .classify import report_json, report_table
+
+    config = state.config(config_path)
+    if suggest is not None:
+        text, warnings = pipeline.suggest_themes(config, suggest, list(sources) or None)
+    else:
+        data, warnings = pipeline.themes(config, list(sources) or None)
+        text = report_json(data) if fmt == "json" else report_table(data)
+    for message in warnings:
+        warn(message)
+    click.echo(text, nl=False)
+
+
 def main() -> None:  # pragma: no cover - the console script
     cli(prog_name="digest")
 

@@ -71,7 +71,7 @@ class TemplatesConfig:
 @dataclass(frozen=True)
 class ClassifyConfig:
     other: str = "Other"
-    threshold: float = 0.05
+    threshold: float = 0.03
 
 
 DEFAULT_THEMES: tuple[Theme, ...] = (

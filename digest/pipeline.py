@@ -11,9 +11,11 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from . import deliver
-from .classify import classify, group
+from .classify import classify, group, report, suggest, suggestion_toml
 from .clean import clean
 from .config import Config
 from .errors import DigestError
@@ -152,6 +154,64 @@ def collect(
     return articles, warnings
 
 
+def loaded(config: Config, sources: Sequence[str] | None) -> tuple[list[Article], list[str]]:
+    """Load and clean (no summaries: grouping reads the whole article)."""
+    docs, warnings = load(sources or config.build.sources, config.build.max_article_bytes)
+    if not docs:
+        where = ", ".join(sources or config.build.sources)
+        raise DigestError(
+            f"{where}: no articles found",
+            hint="add .txt, .md or .html files (see README.md, 'Inputs')",
+        )
+    return [clean(d) for d in docs], list(warnings)
+
+
+def load_examples(config: Config) -> tuple[dict[str, tuple[Article, ...]], list[str]]:
+    """Each theme's ``examples``, loaded and cleaned like the articles."""
+    examples: dict[str, tuple[Article, ...]] = {}
+    warnings: list[str] = []
+    for theme in config.themes:
+        for path in theme.examples:
+            if not Path(path).exists():
+                raise DigestError(
+                    f"{config.path or 'config'}: example {path} of theme "
+                    f"'{theme.name}' does not exist",
+                    hint="fix themes.examples (paths are relative to the config file)",
+                )
+        if theme.examples:
+            docs, load_warnings = load(theme.examples, config.build.max_article_bytes)
+            warnings.extend(load_warnings)
+            examples[theme.name] = tuple(clean(d) for d in docs)
+    return examples, warnings
+
+
+def assign_themes(config: Config, articles: Sequence[Article]) -> tuple[list[Article], list[str]]:
+    """Classify ``articles`` against the config's themes and examples."""
+    examples, warnings = load_examples(config)
+    cc = config.classify
+    return list(classify(articles, config.themes, cc.threshold, cc.other, examples)), warnings
+
+
+def themes(
+    config: Config, sources: Sequence[str] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """``digest themes``: every article's theme, scores and deciding words."""
+    articles, warnings = loaded(config, sources)
+    overridden = {a.source for a in articles if a.theme}
+    classified, more = assign_themes(config, articles)
+    cc = config.classify
+    data = report(classified, config.themes, cc.other, cc.threshold, overridden)
+    return data, warnings + more
+
+
+def suggest_themes(
+    config: Config, k: int, sources: Sequence[str] | None = None
+) -> tuple[str, list[str]]:
+    """``digest themes --suggest K``: K themes clustered from the articles, as TOML."""
+    articles, warnings = loaded(config, sources)
+    return suggestion_toml(suggest(articles, k)), warnings
+
+
 def build(
     config: Config,
     sources: Sequence[str] | None = None,
@@ -160,9 +220,8 @@ def build(
     """Build the digest in memory: nothing is written."""
     get_summarizer(config.summary.summarizer)  # fail fast on a bad name
     articles, warnings = collect(config, sources, config.build.jobs, progress)
-    articles = list(
-        classify(articles, config.themes, config.classify.threshold, config.classify.other)
-    )
+    articles, example_warnings = assign_themes(config, articles)
+    warnings += example_warnings
     sections = group(articles, config.themes, config.classify.other)
     digest = make_digest(sections, config)
     rendered = render(digest, config.newsletter, config.templates.dir or None)

@@ -1,7 +1,23 @@
 from __future__ import annotations
 
-from digest.classify import classify, group
+import tomllib
+
+import pytest
+
+from digest.classify import (
+    background,
+    classify,
+    group,
+    report,
+    report_json,
+    report_table,
+    suggest,
+    suggestion_toml,
+)
+from digest.config import parse_config
+from digest.errors import DigestError
 from digest.model import Theme
+from digest.nlp import stemmer
 from tests.helpers import article
 
 THEMES = (
@@ -9,21 +25,148 @@ THEMES = (
     Theme("Money", "Markets, companies and profits.", ("profit", "shares", "bank")),
 )
 
+FOOTBALL = [
+    article(
+        "Cup final goes to extra time",
+        "The football match ended with a late goal by the captain. The striker scored "
+        "twice and the club's fans sang until the referee blew the final whistle.",
+    ),
+    article(
+        "Striker signs for the club",
+        "The striker joined the club after a season of goals. The manager said the "
+        "squad needed pace before the league resumes and the fans welcomed him.",
+    ),
+    article(
+        "Referee row after derby",
+        "Fans of both clubs criticised the referee after the derby. The manager said "
+        "his squad deserved a penalty and the striker was booked.",
+    ),
+]
+BANKING = [
+    article(
+        "Bank profits rise",
+        "The bank reported a record profit and its shares rose. Investors welcomed "
+        "the dividend and analysts raised their forecasts for lending.",
+    ),
+    article(
+        "Lender cuts forecasts",
+        "The lender cut its forecasts as investors worried about loans. Analysts said "
+        "the dividend was safe and lending would recover.",
+    ),
+    article(
+        "Investors flee lenders",
+        "Investors sold the shares of lenders as analysts warned about bad loans and "
+        "the dividend of the biggest lender.",
+    ),
+]
+BAKING = [
+    article(
+        "Sourdough secrets",
+        "Bakers knead the dough, let the yeast rise overnight and bake the loaf in a "
+        "hot oven until the crust is golden.",
+    ),
+    article(
+        "A loaf for beginners",
+        "Flour, water, yeast and salt: knead the dough for ten minutes, let it rise, "
+        "then bake the loaf in the oven.",
+    ),
+    article(
+        "Why bread needs time",
+        "Slow rising gives the yeast time to flavour the dough; bakers bake the loaf "
+        "when the dough has doubled, in a hot oven.",
+    ),
+]
+
 
 def test_best_theme_wins_and_weak_matches_go_to_other():
     arts = [
         article("Cup final", "The football match ended with a late goal by the captain."),
         article("Bank results", "The bank reported a record profit and its shares rose."),
-        article("Gardening", "Roses need water and sunlight in early spring."),
+        article("Gardening", "Tulips need water and sunlight in early spring."),
     ]
-    out = classify(arts, THEMES, threshold=0.05, other="Elsewhere")
+    out = classify(arts, THEMES, threshold=0.03, other="Elsewhere")
     assert [a.theme for a in out] == ["Sport", "Money", "Elsewhere"]
     assert all(len(a.scores) == 2 for a in out)
+    assert out[0].theme_score == dict(out[0].scores)["Sport"]
+
+
+def test_the_deciding_words_are_the_articles_own_and_favour_the_winner():
+    out = classify(FOOTBALL[:1] + BANKING[:1], THEMES, 0.03, "Other")
+    assert {"football", "goal", "match"} <= set(out[0].reasons)
+    assert {"bank", "profit", "shares"} & set(out[1].reasons)
+    assert not {"bank", "profit", "shares"} & set(out[0].reasons)
+
+
+def test_recentring_pulls_in_articles_that_use_none_of_the_keywords():
+    # "Referee row after derby" shares no word with the themes' names,
+    # descriptions or keywords; the football articles the theme attracted do.
+    arts = FOOTBALL + BANKING
+    out = classify(arts, THEMES, 0.0, "Other")
+    assert [a.theme for a in out] == ["Sport"] * 3 + ["Money"] * 3
+    derby = out[2]
+    assert derby.title == "Referee row after derby"
+    assert dict(derby.scores)["Sport"] > dict(derby.scores)["Money"]
+    assert "referee" in derby.reasons or "striker" in derby.reasons
+
+
+def test_a_batch_of_one_is_classified_as_in_a_larger_batch():
+    """Background term statistics: a small batch does not collapse the weights."""
+    alone = [classify([a], THEMES, 0.03, "Other")[0].theme for a in FOOTBALL[:1] + BANKING[:1]]
+    together = [a.theme for a in classify(FOOTBALL + BANKING + BAKING, THEMES, 0.03, "Other")]
+    assert alone == ["Sport", "Money"]
+    assert together[0] == "Sport" and together[3] == "Money"
+    table, stem = background("en"), stemmer("en")
+    assert table is not None
+    assert table[stem("the")] < table[stem("football")] < table[stem("referendum")]
+
+
+def test_threshold_sends_everything_to_other_when_nothing_is_close():
+    out = classify(FOOTBALL + BANKING, THEMES, threshold=0.99, other="Misc")
+    assert {a.theme for a in out} == {"Misc"}
+    assert all(a.theme_score < 0.99 for a in out)
+
+
+def test_an_unrelated_batch_goes_to_other():
+    out = classify(BAKING, THEMES, threshold=0.03, other="Other")
+    assert {a.theme for a in out} == {"Other"}
+
+
+def test_ties_go_to_the_theme_listed_first():
+    twins = (Theme("First", keywords=("football",)), Theme("Second", keywords=("football",)))
+    out = classify(FOOTBALL[:1], twins, 0.0, "Other")
+    assert out[0].theme == "First"
+    swapped = classify(FOOTBALL[:1], twins[::-1], 0.0, "Other")
+    assert swapped[0].theme == "Second"
+
+
+def test_same_input_same_output():
+    arts = FOOTBALL + BANKING + BAKING
+    assert classify(arts, THEMES, 0.03, "Other") == classify(arts, THEMES, 0.03, "Other")
+
+
+def test_examples_define_a_theme_without_keywords():
+    themes = (Theme("Baking"), Theme("Money", keywords=("bank",)))
+    examples = {"Baking": BAKING[:1]}
+    out = classify(BAKING[1:] + BANKING[:1], themes, 0.03, "Other", examples)
+    assert [a.theme for a in out] == ["Baking", "Baking", "Money"]
 
 
 def test_front_matter_theme_overrides():
     a = article("Cup final", "The football match ended with a goal.", theme="Money")
-    assert classify([a], THEMES, 0.05, "Other")[0].theme == "Money"
+    out = classify([a], THEMES, 0.03, "Other")[0]
+    assert out.theme == "Money"
+    assert out.reasons == ()
+    assert dict(out.scores)["Sport"] > dict(out.scores)["Money"]
+
+
+def test_an_override_to_an_unknown_theme_gets_its_own_section_before_other():
+    arts = [
+        article("Roses", "x", theme="Garden"),
+        article("Cup", "The football match ended with a goal."),
+        article("Lilies", "Water them weekly."),
+    ]
+    sections = group(classify(arts, THEMES, 0.03, "Other"), THEMES, "Other")
+    assert [s.theme for s in sections] == ["Sport", "Garden", "Other"]
 
 
 def test_group_orders_sections_by_config_and_items_newest_first():
@@ -39,6 +182,58 @@ def test_group_orders_sections_by_config_and_items_newest_first():
     assert [a.title for a in sections[0].items] == ["New match", "Old match", "Undated match"]
 
 
+def test_same_day_items_are_ordered_by_score():
+    arts = [
+        article("Weak", "x", theme="Sport", date="2024-03-01", theme_score=0.1),
+        article("Strong", "x", theme="Sport", date="2024-03-01", theme_score=0.4),
+        article("Older", "x", theme="Sport", date="2024-02-01", theme_score=0.9),
+    ]
+    assert [a.title for a in group(arts, THEMES, "Other")[0].items] == ["Strong", "Weak", "Older"]
+
+
 def test_empty_themes_are_omitted():
     sections = group([article("Profit", "x", theme="Money")], THEMES, "Other")
     assert [s.theme for s in sections] == ["Money"]
+
+
+def test_report_lists_every_article_with_all_scores_in_section_order():
+    arts = [BANKING[0], FOOTBALL[0], article("Roses", "x", theme="Garden", source="r.md")]
+    classified = classify(arts, THEMES, 0.03, "Other")
+    data = report(classified, THEMES, "Other", 0.03, overridden={"r.md"})
+    assert [r["theme"] for r in data["articles"]] == ["Sport", "Money", "Garden"]
+    assert [r["override"] for r in data["articles"]] == [False, False, True]
+    assert set(data["articles"][0]["scores"]) == {"Sport", "Money"}
+    table = report_table(data)
+    lines = table.splitlines()
+    assert lines[0].split()[:4] == ["ARTICLE", "THEME", "Sport", "Money"]
+    assert "*" in lines[1] and "football" in lines[1]
+    assert "front matter theme" in lines[3]
+    assert '"Other" (classify.threshold)' in table
+    assert report_json(data).startswith("{")
+
+
+def test_suggest_finds_obvious_clusters_and_prints_valid_toml(tmp_path):
+    arts = [
+        article(a.title, a.body, source=f"in/{i}.txt")
+        for i, a in enumerate(BAKING + FOOTBALL + BANKING)
+    ]
+    found = suggest(arts, 3)
+    groups = sorted(sorted(a.source for a in s.articles) for s in found)
+    assert groups == [
+        ["in/0.txt", "in/1.txt", "in/2.txt"],
+        ["in/3.txt", "in/4.txt", "in/5.txt"],
+        ["in/6.txt", "in/7.txt", "in/8.txt"],
+    ]
+    by_first = {sorted(a.source for a in s.articles)[0]: s for s in found}
+    assert {"dough", "loaf", "yeast"} & set(by_first["in/0.txt"].keywords)
+    assert by_first["in/0.txt"].name.split()[0].lower() in by_first["in/0.txt"].keywords
+    text = suggestion_toml(found)
+    config = parse_config(tomllib.loads(text), tmp_path, "suggested.toml")
+    assert len(config.themes) == 3
+    assert all(len(t.examples) == 2 and t.keywords for t in config.themes)
+    assert suggestion_toml(suggest(arts, 3)) == text  # deterministic
+
+
+def test_suggest_needs_enough_articles():
+    with pytest.raises(DigestError, match="2 articles"):
+        suggest(FOOTBALL[:2], 3)

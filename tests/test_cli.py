@@ -157,3 +157,94 @@ def test_progress_bar_only_on_a_terminal_and_only_for_long_builds(monkeypatch):
         draw(i, 200)
     assert term.text.endswith("200/200\n")
     assert term.text.count("\r") == 101  # redrawn once per percent, not per article
+
+
+def test_themes_table_shows_every_article_its_scores_and_words(seeds):
+    result = run("themes", str(seeds))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:2] == ["ARTICLE", "THEME"]
+    assert "Diplomacy" in lines[0] and "Collaborations" in lines[0]
+    rows = {line.split("  ")[0].strip(): line for line in lines[1:6]}
+    assert "Healthcare Diplomacy" in rows
+    diplomacy = rows["Healthcare Diplomacy"]
+    assert diplomacy.split()[2] == "Diplomacy" and "*" in diplomacy and "diplomacy" in diplomacy
+
+
+def test_themes_json_gives_the_same_data(seeds):
+    result = run("themes", str(seeds), "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    by_title = {a["title"]: a for a in data["articles"]}
+    assert by_title["Healthcare Diplomacy"]["theme"] == "Diplomacy"
+    assert by_title["Global Perspective: Recovery and Renewal in Asia"]["theme"] == "Asia recovery"
+    assert by_title["Global Healthcare Collaborations"]["theme"] == "Collaborations"
+    for a in data["articles"]:
+        assert set(a["scores"]) == {"Diplomacy", "Asia recovery", "Collaborations"}
+        assert a["words"] and a["override"] is False
+        assert a["score"] == max(a["scores"].values())
+
+
+def test_themes_shows_a_front_matter_override(write, tmp_path):
+    write(
+        "a.md", "---\ntitle: Budget talks\ntheme: Diplomacy\n---\n\nThe hospital opened a ward.\n"
+    )
+    result = run("themes", str(tmp_path / "a.md"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output)["articles"][0]
+    assert (row["theme"], row["override"]) == ("Diplomacy", True)
+    table = run("themes", str(tmp_path / "a.md"))
+    assert "front matter theme" in table.output
+
+
+def test_themes_uses_the_config_examples_and_other_name(write, tmp_path):
+    write("ex/bread.txt", "Baking bread\n\nKnead the dough, let the yeast rise, bake the loaf.\n")
+    write(
+        "digest.toml",
+        '[classify]\nother = "Misc"\n\n'
+        '[[themes]]\nname = "Baking"\nexamples = ["ex/bread.txt"]\n\n'
+        '[[themes]]\nname = "Chess"\nkeywords = ["chess", "gambit"]\n',
+    )
+    write("in/1.txt", "Sourdough at home\n\nThe dough rises overnight; bake the loaf hot.\n")
+    write("in/2.txt", "Tax forms due\n\nThe revenue office reminded citizens of the deadline.\n")
+    result = run(
+        "themes", str(tmp_path / "in"), "-c", str(tmp_path / "digest.toml"), "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    themes = {a["title"]: a["theme"] for a in json.loads(result.output)["articles"]}
+    assert themes == {"Sourdough at home": "Baking", "Tax forms due": "Misc"}
+
+
+def test_themes_with_a_missing_example_says_which(write, tmp_path):
+    write("digest.toml", '[[themes]]\nname = "Baking"\nexamples = ["nope.txt"]\n')
+    write("in/1.txt", "Sourdough\n\nThe dough rises overnight.\n")
+    result = run("themes", str(tmp_path / "in"), "-c", str(tmp_path / "digest.toml"))
+    assert result.exit_code == 1
+    assert "nope.txt of theme 'Baking' does not exist" in result.output
+    assert "hint:" in result.output
+
+
+def test_themes_suggest_prints_toml_to_paste(write, tmp_path):
+    import tomllib
+
+    for i, body in enumerate(
+        [
+            "Knead the dough, let the yeast rise and bake the loaf in the oven.",
+            "Bake the loaf when the dough has risen; yeast needs warm dough.",
+            "The striker scored a goal and the referee ended the football match.",
+            "The referee booked the striker before the football match ended goalless.",
+        ]
+    ):
+        write(f"in/{i}.txt", f"Story {i}\n\n{body}\n")
+    result = run("themes", str(tmp_path / "in"), "--suggest", "2")
+    assert result.exit_code == 0, result.output
+    themes = tomllib.loads(result.output)["themes"]
+    assert len(themes) == 2
+    members = sorted(sorted(t["examples"]) for t in themes)
+    assert [[p[-5:] for p in m] for m in members] == [["0.txt", "1.txt"], ["2.txt", "3.txt"]]
+
+
+def test_themes_suggest_more_than_articles_is_an_error(seeds):
+    result = run("themes", str(seeds), "--suggest", "9")
+    assert result.exit_code == 1
+    assert "--suggest 9: there are 5 articles" in result.output
