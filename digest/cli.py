@@ -267,6 +267,37 @@ def themes(
     click.echo(text, nl=False)
 
 
+@cli.command()
+@click.argument("directory", required=False, type=click.Path())
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file (default: ./digest.toml if present).",
+)
+@pass_state
+def check(state: State, directory: str | None, config_path: str | None) -> None:
+    """Check a built digest in DIRECTORY (default: the output folder): size,
+    accessibility, links, dark mode, plain text and message headers. Prints
+    one line per finding; exits 1 when any is an error."""
+    from .check import check_dir
+
+    config = state.config(config_path)
+    findings = check_dir(directory or config.build.out, config)
+    for finding in findings:
+        click.echo(str(finding))
+    errors = sum(f.level == "error" for f in findings)
+    warnings = len(findings) - errors
+    click.echo(
+        f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
+        err=True,
+    )
+    if errors:
+        raise click.exceptions.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - the console script
     cli(prog_name="digest")
 

@@ -46,6 +46,22 @@ class NewsletterConfig:
 
 
 @dataclass(frozen=True)
+class EmailConfig:
+    """How the email is put together: headers, links, size budget."""
+
+    to: str = ""  # "" = a placeholder recipient; `digest send` sets the real one
+    domain: str = ""  # "" = the sender's domain (Message-ID, List-Id)
+    list_id: str = ""  # "" = derived from newsletter.name and the domain
+    unsubscribe_mailto: str = ""  # optional mailto: for List-Unsubscribe
+    preheader: str = ""  # "" = written from the digest's lead story
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    text_fragments: bool = False  # link to the summarized sentence (#:~:text=)
+    max_html_bytes: int = 100_000  # Gmail clips HTML over 102 KB
+
+
+@dataclass(frozen=True)
 class BuildConfig:
     """Inputs, outputs and limits."""
 
@@ -105,6 +121,7 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
 @dataclass(frozen=True)
 class Config:
     newsletter: NewsletterConfig = field(default_factory=NewsletterConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
     build: BuildConfig = field(default_factory=BuildConfig)
     summary: SummaryConfig = field(default_factory=SummaryConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
@@ -127,6 +144,7 @@ class Config:
 
 SECTIONS: dict[str, type[Any]] = {
     "newsletter": NewsletterConfig,
+    "email": EmailConfig,
     "build": BuildConfig,
     "summary": SummaryConfig,
     "templates": TemplatesConfig,

@@ -85,6 +85,7 @@ class Rendered:
     """The built files, in memory, by file name."""
 
     files: tuple[tuple[str, bytes], ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()  # e.g. what was cut to fit the size budget
 
     def get(self, name: str) -> bytes:
         for n, data in self.files:

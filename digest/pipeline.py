@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import deliver
+from .check import check_files
 from .classify import classify, group, report, suggest, suggestion_toml
 from .clean import clean
 from .config import Config
@@ -224,7 +225,12 @@ def build(
     warnings += example_warnings
     sections = group(articles, config.themes, config.classify.other)
     digest = make_digest(sections, config)
-    rendered = render(digest, config.newsletter, config.templates.dir or None)
+    rendered = render(digest, config.newsletter, config.templates.dir or None, config.email)
+    warnings.extend(rendered.warnings)
+    warnings.extend(
+        f"{f.rule}: {f.detail}" + (" (an error for digest check)" if f.level == "error" else "")
+        for f in check_files(dict(rendered.files), config)
+    )
     if config.build.strict and warnings:
         raise DigestError(
             f"{len(warnings)} warning(s) with --strict: {warnings[0]}",

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from . import message
 from .errors import DigestError
@@ -139,11 +141,13 @@ def compile_mjml(source: str) -> str:
         ) from exc
 
 
-def references(digest: Digest) -> tuple[Reference, ...]:
+def references(digest: Digest, link: Any = None) -> tuple[Reference, ...]:
+    """The numbered links of the text version, one per linked article."""
     refs: list[Reference] = []
     for article in digest.articles:
-        if article.url:
-            refs.append(Reference(len(refs) + 1, article.url, article.title))
+        url = link(article) if link else safe_url(article.url)
+        if url and all(r.url != url for r in refs):
+            refs.append(Reference(len(refs) + 1, url, article.title))
     return tuple(refs)
 
 
@@ -176,38 +180,371 @@ def to_json(digest: Digest) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def render(digest: Digest, newsletter: Any, templates_dir: str | None = None) -> Rendered:
-    """Render every output file in memory; nothing is written here."""
-    mjml_env, text_env = environments(templates_dir or None)
-    refs = references(digest)
-    ref_by_url = {r.url: r.number for r in refs}
-    context = {
-        "digest": digest,
-        "newsletter": newsletter,
-        "references": refs,
-        "ref_by_url": ref_by_url,
+# --- links -----------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[\x00-\x20\x7f<>\"'`\\]")
+
+
+def safe_url(url: str | None) -> str | None:
+    """An article URL fit to link: absolute http(s) with a host; anything else
+    (``javascript:``, relative paths, spaces) is not linked at all."""
+    if not url:
+        return None
+    url = url.strip()
+    if _UNSAFE.search(url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def add_utm(url: str, params: tuple[tuple[str, str], ...]) -> str:
+    """Append the non-empty UTM parameters, keeping the URL's own query (byte
+    for byte) and fragment; a parameter the URL already has is left alone."""
+    base, hash_, fragment = url.partition("#")
+    query = urlsplit(base).query
+    present = {k for k, _ in parse_qsl(query, keep_blank_values=True)}
+    extra = [(k, v) for k, v in params if v and k not in present]
+    if not extra:
+        return url
+    if "?" not in base:
+        sep = "?"
+    elif base.endswith(("?", "&")):
+        sep = ""
+    else:
+        sep = "&"
+    return base + sep + urlencode(extra, quote_via=quote) + hash_ + fragment
+
+
+def _fragment_quote(text: str) -> str:
+    # "-", "," and "&" mean something inside a text directive
+    return quote(text, safe="").replace("-", "%2D")
+
+
+def text_fragment(url: str, sentence: str) -> str:
+    """``url#:~:text=start,end``: browsers scroll to and highlight the
+    sentence. Long sentences are matched by their first and last words, so
+    small differences in the middle (quotes, spaces) still match."""
+    words = sentence.split()
+    if not words:
+        return url
+    if len(words) <= 8:
+        directive = "text=" + _fragment_quote(" ".join(words))
+    else:
+        directive = (
+            "text="
+            + _fragment_quote(" ".join(words[:4]))
+            + ","
+            + _fragment_quote(" ".join(words[-4:]))
+        )
+    base, _, fragment = url.partition("#")
+    if ":~:" in fragment:
+        return url
+    return f"{base}#{fragment}:~:{directive}"
+
+
+# --- colours, language, preheader -------------------------------------------------
+
+RTL_LANGUAGES = frozenset(
+    {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "ps", "sd", "ug", "ur", "yi"}
+)
+TEXT = "#1f2328"
+MUTED = "#57606a"
+PAGE = "#f3f4f6"
+CARD = "#ffffff"
+DARK_PAGE = "#0d1117"
+DARK_CARD = "#161b22"
+DARK_TEXT = "#e6edf3"
+DARK_MUTED = "#9da7b3"
+
+
+_LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+
+
+def language_tag(language: str) -> str:
+    """A BCP 47-looking tag for ``<html lang>``; anything else becomes "en"."""
+    return language if _LANG.fullmatch(language or "") else "en"
+
+
+def direction(language: str) -> str:
+    return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+def palette(accent: str) -> dict[str, str]:
+    """The colours the template uses, derived from the accent so that every
+    text keeps a 4.5:1 contrast: the accent is darkened for text on white and
+    lightened for links on the dark card; the masthead text is white or
+    near-black, whichever reads better on the accent."""
+    from .check import adjust_for_contrast, contrast, parse_color
+
+    if parse_color(accent) is None:
+        raise DigestError(
+            f"newsletter.accent_color: not a colour: {accent!r}",
+            hint='write it as "#rrggbb", e.g. "#0b5cab"',
+        )
+    on_accent = "#ffffff" if contrast("#ffffff", accent) >= contrast(TEXT, accent) else "#111111"
+    return {
+        "accent": accent,
+        "on_accent": on_accent,
+        "accent_text": adjust_for_contrast(accent, CARD, 4.6),
+        "accent_dark": adjust_for_contrast(accent, DARK_CARD, 4.6),
+        "text": TEXT,
+        "muted": MUTED,
+        "page": PAGE,
+        "card": CARD,
+        "dark_page": DARK_PAGE,
+        "dark_card": DARK_CARD,
+        "dark_text": DARK_TEXT,
+        "dark_muted": DARK_MUTED,
     }
-    mjml_source = _render(mjml_env, HTML_TEMPLATE, context)
-    html = compile_mjml(mjml_source)
-    text = _render(text_env, TEXT_TEMPLATE, context)
-    text = "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+PREHEADER_MIN = 90
+PREHEADER_MAX = 140
+# Invisible characters after the preheader keep clients from pulling body text
+# (the masthead, "view in browser") into the inbox preview.
+PREHEADER_FILLER = "\u034f\u200c\u00a0" * 40
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:–-") + "…"
+
+
+def preheader(digest: Digest, configured: str = "") -> str:
+    """About 90-140 characters of plain text from the lead story: its first
+    summary sentence, then the next ones, then the other titles."""
+    if configured.strip():
+        return _clip(" ".join(configured.split()), PREHEADER_MAX)
+    articles = digest.articles
+    if not articles:
+        return _clip(" ".join(digest.intro.split()), PREHEADER_MAX)
+    lead = articles[0]
+    parts = list(lead.summary) or [lead.title]
+    text = ""
+    for part in parts:
+        text = f"{text} {part}".strip()
+        if len(text) >= PREHEADER_MIN:
+            break
+    if len(text) < PREHEADER_MIN:
+        others = [a.title for a in articles[1:4]]
+        if others:
+            text = f"{text} Also: {'; '.join(others)}"
+    if len(text) < PREHEADER_MIN:
+        text = f"{text} {digest.intro}".strip()
+    return _clip(" ".join(text.split()), PREHEADER_MAX)
+
+
+def unsubscribe_link(url: str, mailto: str) -> str:
+    """The footer's unsubscribe link: the URL or merge tag, else the mailto."""
+    if url.strip():
+        return url.strip()
+    if mailto.strip():
+        m = mailto.strip()
+        return m if m.lower().startswith("mailto:") else f"mailto:{m}"
+    return ""
+
+
+# --- fitting into the size budget ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of the digest the email shows."""
+
+    sentences: int  # summary sentences per article (0 = as summarized)
+    full: int  # articles shown with their summary, in round-robin order
+    listed: int  # further articles listed by title; the rest only counted
+
+
+def round_robin(digest: Digest) -> list[Article]:
+    """Articles by rank within their section, then section order: the first n
+    of this list give every theme its top stories before anyone's tenth."""
+    order: list[tuple[int, int, Article]] = []
+    for s, section in enumerate(digest.sections):
+        for i, article in enumerate(section.items):
+            order.append((i, s, article))
+    order.sort(key=lambda t: (t[0], t[1]))
+    return [a for _, _, a in order]
+
+
+def apply_plan(digest: Digest, plan: Plan) -> tuple[Digest, frozenset[str], frozenset[str], int]:
+    """(digest with shortened summaries, sources shown in brief, sources left
+    out, how many were left out)."""
+    ranked = round_robin(digest)
+    brief = frozenset(a.source for a in ranked[plan.full : plan.full + plan.listed])
+    hidden = frozenset(a.source for a in ranked[plan.full + plan.listed :])
+    sections = []
+    for section in digest.sections:
+        items = tuple(
+            replace(a, summary=a.summary[: plan.sentences] if plan.sentences else a.summary)
+            for a in section.items
+            if a.source not in hidden
+        )
+        if items:
+            sections.append(replace(section, items=items))
+    return replace(digest, sections=tuple(sections)), brief, hidden, len(hidden)
+
+
+def _largest(lo: int, hi: int, fits: Any) -> int | None:
+    """The largest n in [lo, hi] with fits(n), assuming fits is monotone."""
+    if not fits(lo):
+        return None
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def render(
+    digest: Digest,
+    newsletter: Any,
+    templates_dir: str | None = None,
+    email: Any = None,
+) -> Rendered:
+    """Render every output file in memory; nothing is written here."""
+    return render_with_source(digest, newsletter, templates_dir, email)[0]
+
+
+def render_with_source(
+    digest: Digest,
+    newsletter: Any,
+    templates_dir: str | None = None,
+    email: Any = None,
+) -> tuple[Rendered, str]:
+    """The rendered files and the MJML the HTML was compiled from.
+
+    When the HTML would be over ``email.max_html_bytes`` the digest is fitted:
+    first fewer summary sentences, then the last-ranked articles listed by
+    title only, then (for thousands of articles) only counted. What was cut
+    is returned in ``Rendered.warnings``."""
+    from .config import EmailConfig
+
+    email = email or EmailConfig()
+    total = len(digest.articles)
+    most = max((len(a.summary) for a in digest.articles), default=0)
+    budget = email.max_html_bytes
+
+    cache: dict[Plan, tuple[str, str, str, Digest]] = {}
+
+    def attempt(plan: Plan) -> tuple[str, str, str, Digest]:
+        if plan not in cache:
+            cache[plan] = _render_plan(digest, newsletter, templates_dir, email, plan)
+        return cache[plan]
+
+    def size(plan: Plan) -> int:
+        return len(attempt(plan)[1].encode("utf-8"))
+
+    plan = Plan(sentences=0, full=total, listed=0)
+    warnings: list[str] = []
+    first_size = size(plan)
+    if first_size > budget:
+        for n in range(most - 1, 0, -1):
+            plan = Plan(sentences=n, full=total, listed=0)
+            if size(plan) <= budget:
+                break
+        if size(plan) > budget:
+            full = _largest(0, total, lambda k: size(Plan(1, k, total - k)) <= budget)
+            if full is not None:
+                plan = Plan(1, full, total - full)
+            else:
+                listed = _largest(0, total, lambda k: size(Plan(1, 0, k)) <= budget)
+                plan = Plan(1, 0, listed or 0)
+        warnings.append(_fit_message(first_size, budget, plan, total, most))
+    source, html, text, _shown = attempt(plan)
     eml = message.to_bytes(
         message.compose(
             text=text,
             html=html,
             subject=digest.title,
             sender=newsletter.sender,
+            to=email.to or message.PLACEHOLDER_TO,
             date=message_date(digest),
+            domain=email.domain,
+            list_id=email.list_id or newsletter.name,
+            unsubscribe=(newsletter.unsubscribe_url, email.unsubscribe_mailto),
         )
     )
-    return Rendered(
+    rendered = Rendered(
         files=(
             ("digest.html", html.encode("utf-8")),
             ("digest.txt", text.encode("utf-8")),
             ("digest.json", to_json(digest).encode("utf-8")),
             ("digest.eml", eml),
-        )
+        ),
+        warnings=tuple(warnings),
     )
+    return rendered, source
+
+
+def _fit_message(before: int, budget: int, plan: Plan, total: int, most: int) -> str:
+    done = []
+    if plan.sentences and plan.sentences < most:
+        done.append(f"summaries cut to {plan.sentences} sentence{'s' * (plan.sentences != 1)}")
+    if plan.full < total:
+        done.append(f"{plan.listed} of {total} articles listed by title only")
+    left_out = total - plan.full - plan.listed
+    if left_out:
+        done.append(f"{left_out} articles only counted")
+    return (
+        f"digest.html would be {before:,} bytes, over the {budget:,}-byte budget "
+        f"(email.max_html_bytes; Gmail clips messages over 102 KB): " + "; ".join(done)
+    )
+
+
+def _render_plan(
+    digest: Digest, newsletter: Any, templates_dir: str | None, email: Any, plan: Plan
+) -> tuple[str, str, str, Digest]:
+    """(MJML, HTML, text, the digest as shown) for one plan."""
+    mjml_env, text_env = environments(templates_dir or None)
+    shown, brief, _hidden, left_out = apply_plan(digest, plan)
+    utm = (
+        ("utm_source", email.utm_source),
+        ("utm_medium", email.utm_medium),
+        ("utm_campaign", email.utm_campaign),
+    )
+
+    def link(article: Article) -> str | None:
+        url = safe_url(article.url)
+        return add_utm(url, utm) if url else None
+
+    def deep_link(article: Article) -> str | None:
+        url = link(article)
+        if url and email.text_fragments and article.summary:
+            return text_fragment(url, article.summary[0])
+        return url
+
+    refs = references(shown, link)
+    context = {
+        "digest": shown,
+        "newsletter": newsletter,
+        "email": email,
+        "references": refs,
+        "ref_by_url": {r.url: r.number for r in refs},
+        "link": link,
+        "deep_link": deep_link,
+        "brief": brief,
+        "left_out": left_out,
+        "lang": language_tag(shown.language),
+        "dir": direction(language_tag(shown.language)),
+        "colors": palette(newsletter.accent_color),
+        "preheader": preheader(shown, email.preheader),
+        "preheader_filler": PREHEADER_FILLER,
+        "unsubscribe": unsubscribe_link(newsletter.unsubscribe_url, email.unsubscribe_mailto),
+    }
+    source = _render(mjml_env, HTML_TEMPLATE, context)
+    html = compile_mjml(source)
+    text = _render(text_env, TEXT_TEMPLATE, context)
+    text = "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+    return source, html, text, shown
 
 
 def message_date(digest: Digest) -> dt.datetime:
