@@ -74,8 +74,8 @@ def standalone_penalty(sentence: str, n_words: int, english: bool = True) -> flo
     if english and GREETING.match(s.lstrip(_QUOTES + "‘'")):
         return 1.0
     p = 0.0
-    if n_words < 4:
-        p += 0.9
+    if n_words < 4 or _few_lowercase_words(s):
+        p += 0.9  # a fragment: "By .", "PUBLISHED: .", "08:11 EST, 12 March 2013 ."
     elif n_words < 7:
         p += 0.4
     if s.endswith("?"):
@@ -87,6 +87,17 @@ def standalone_penalty(sentence: str, n_words: int, english: bool = True) -> flo
     if s[:1].islower():
         p += 0.5
     return min(p, 1.0)
+
+
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[^\W\d_A-Z][^\W\d_]*")
+
+
+def _few_lowercase_words(sentence: str) -> bool:
+    """No lower-case word at all in a script that has case: a dateline, a byline
+    or a run of names ("Daily Mail Reporter ."), not a sentence."""
+    if not any(ch.isupper() for ch in sentence):
+        return False  # no case here (or all lower-case): nothing to tell
+    return _LOWER_WORD.search(sentence) is None
 
 
 def needs_previous(sentence: str, english: bool = True) -> bool:

@@ -140,3 +140,18 @@ def test_other_languages_use_their_stemmer_and_stop_words():
     a = article("Krankenhaus eröffnet Zentrum für Krebsforschung", body, language="de")
     s = summarize(a, "auto", 2).summary
     assert len(s) == 2 and all(x in body for x in s)
+
+
+def test_dateline_and_byline_fragments_do_not_count_as_the_lead():
+    body = (
+        "By . Staff Reporter . PUBLISHED: . 08:11 EST, 12 March 2013 . "
+        "A man who stole a police car and drove it 40 miles has been jailed for two years. "
+        "Daniel Smith, 24, took the patrol car from outside a station while officers were inside. "
+        "The chase ended when the car left the road near a river. "
+        "Judge Peter Collier said Smith had put lives at risk."
+    )
+    s = summarize(article("Police car thief jailed", body), "auto", 3).summary
+    assert s[0].startswith("A man who stole a police car")
+    assert not any(len(x.split()) < 4 for x in s)
+    lead = summarize(article("Police car thief jailed", body), "lead", 3).summary
+    assert lead[0] == "By ."  # the naive baseline takes the fragments
