@@ -78,6 +78,18 @@ def workers_for(jobs: int, n: int) -> int:
     return max(1, min(wanted, n // MIN_PER_WORKER))
 
 
+def start_method() -> str:
+    """``fork`` (workers start at once, nothing to re-import) when this process
+    has a single thread; ``spawn`` when other threads exist (a preview server,
+    say), since a fork can copy a lock another thread holds."""
+    import multiprocessing
+    import threading
+
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 def _pin_blas_threads() -> None:
     """Worker initializer: one BLAS thread per worker process."""
     for var in BLAS_THREAD_VARS:
@@ -117,8 +129,7 @@ def prepare(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    ctx = multiprocessing.get_context(start_method())
     chunk = max(1, min(32, n // (workers * 8)))
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin_blas_threads) as pool:
         return _collect_progress(pool.map(job, docs, chunksize=chunk), n, progress)

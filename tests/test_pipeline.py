@@ -75,3 +75,23 @@ def test_an_error_in_a_worker_keeps_its_message_and_hint(tmp_path):
         collect(config, sources, 2)
     assert "unknown summarizer 'nope'" in err.value.message
     assert "lexrank" in (err.value.hint or "")
+
+
+def test_a_build_started_from_a_thread_uses_fresh_workers_and_the_same_output(tmp_path):
+    import threading
+
+    from digest.pipeline import start_method
+
+    sources = corpus(tmp_path / "in", 2 * MIN_PER_WORKER)
+    expected = build(with_jobs(1), sources).rendered
+    got: dict[str, object] = {}
+
+    def run() -> None:
+        got["method"] = start_method()
+        got["rendered"] = build(with_jobs(2), sources).rendered
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(120)
+    assert got["method"] == "spawn"
+    assert got["rendered"] == expected
