@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=0, help="digest build --jobs (0: all cores)")
     ap.add_argument("--source", type=Path, default=None)
     ap.add_argument("--no-lexrank", action="store_true", help="skip the sumy baseline")
+    ap.add_argument("--repeat", type=int, default=1, help="best of N runs of each (default 1)")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     source = args.source or default_source()
@@ -141,9 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     print(f"cores: {os.cpu_count()}, jobs: {args.jobs or 'all'}, texts from {source}")
     print(
-        f"{'articles':>8} {'build s':>8} {'s/article':>9} {'max RSS MB':>10} {'tree MB':>8}"
+        f"{'articles':>8} {'build s':>8} {'marginal':>9} {'max RSS MB':>10} {'tree MB':>8}"
         f" {'lexrank s':>9} {'ratio':>6}"
     )
+    print("(marginal: seconds per article added since the previous size; flat = linear)")
+    prev: tuple[int, float] | None = None
     tmp = Path(tempfile.mkdtemp(prefix="digest-speed-"))
     try:
         for n in sizes:
@@ -153,10 +156,16 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--summarizer", "auto"]
             if args.jobs:
                 cmd += ["--jobs", str(args.jobs)]
-            wall, rss, tree = run(cmd, env)
-            line = f"{n:>8} {wall:>8.2f} {wall / n:>9.4f} {rss:>10.0f} {tree:>8.0f}"
+            runs = [run(cmd, env) for _ in range(max(1, args.repeat))]
+            wall = min(r[0] for r in runs)
+            rss = max(r[1] for r in runs)
+            tree = max(r[2] for r in runs)
+            marginal = (wall - prev[1]) / (n - prev[0]) if prev and n > prev[0] else wall / n
+            prev = (n, wall)
+            line = f"{n:>8} {wall:>8.2f} {marginal:>9.4f} {rss:>10.0f} {tree:>8.0f}"
             if not args.no_lexrank:
-                lex, _, _ = run([py, "-c", LEXRANK, str(corpus), str(ROOT)], env)
+                lexrank = [py, "-c", LEXRANK, str(corpus), str(ROOT)]
+                lex = min(run(lexrank, env)[0] for _ in range(max(1, args.repeat)))
                 line += f" {lex:>9.2f} {wall / lex:>6.2f}"
             print(line, flush=True)
     finally:

@@ -10,7 +10,7 @@ cheap stop-word check that settles most English text without loading it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 # ISO 639-1 code -> sumy's language name (stop words, summarizer language).
@@ -110,8 +110,32 @@ def stemmer(language: str) -> Callable[[str], str]:
     return stem
 
 
+# language -> word as written -> its stem, or "" for a stop word
+_CONTENT: dict[str, dict[str, str]] = {}
+
+
+def content_stems(tokens: Iterable[str], language: str) -> list[str]:
+    """Stems of the tokens that are not stop words; each distinct token is
+    lower-cased, checked and stemmed once per process."""
+    table = _CONTENT.get(language)
+    if table is None:
+        table = _CONTENT[language] = {}
+    stops = stop_words(language)
+    stem = stemmer(language)
+    out: list[str] = []
+    for w in tokens:
+        s = table.get(w)
+        if s is None:
+            lw = w.lower()
+            s = table[w] = "" if lw in stops else stem(lw)
+        if s:
+            out.append(s)
+    return out
+
+
 def words(text: str, language: str = "en") -> tuple[str, ...]:
-    if language in UNSPACED or _CJK.search(text):
+    """The words of ``text``, verbatim; in Chinese, Japanese and Thai each character."""
+    if language in UNSPACED or (not text.isascii() and _CJK.search(text)):
         out: list[str] = []
         for w in _WORD.findall(text):
             if _CJK.search(w):

@@ -23,7 +23,7 @@ from .errors import DigestError
 from .load import load
 from .model import Article, Digest, Document, Rendered, Section
 from .render import render
-from .summarize import get_summarizer, summarize
+from .summarize import get_summarizer, summarize, warm_up
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,10 @@ def prepare(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    ctx = multiprocessing.get_context(start_method())
+    method = start_method()
+    if method == "fork":
+        warm_up(job.summarizer)
+    ctx = multiprocessing.get_context(method)
     chunk = max(1, min(32, n // (workers * 8)))
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin_blas_threads) as pool:
         return _collect_progress(pool.map(job, docs, chunksize=chunk), n, progress)

@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import DigestError
 from .model import Article
-from .nlp import Tokenizer, stemmer, stop_words, words
+from .nlp import Tokenizer, content_stems, stemmer, stop_words, words
 
 # name -> (module, class) of sumy's algorithms, imported only when chosen.
 SUMY_ALGORITHMS = {
@@ -126,12 +126,11 @@ def narration_share(sentences: Sequence[str]) -> float:
     count = 0
     open_quote = False
     for s in sentences:
-        marks = sum(s.count(q) for q in _QUOTES)
-        quoted = open_quote or marks > 0 or REPORTING.search(s)
+        marks = s.count('"') + s.count("“") + s.count("”")
+        if not (open_quote or marks) and FIRST_PERSON.search(s) and not REPORTING.search(s):
+            count += 1
         if marks % 2:
             open_quote = not open_quote
-        if not quoted and FIRST_PERSON.search(s):
-            count += 1
     return count / len(sentences)
 
 
@@ -206,10 +205,8 @@ def auto(document: Any, count: int, article: Article) -> list[str]:
         return sentences
     lang = article.language
     english = lang == "en"
-    stem = stemmer(lang)
-    stops = stop_words(lang)
-    bags = [[stem(w) for w in s.words if w.lower() not in stops] for s in document.sentences]
-    title = [stem(w) for w in words(article.title, lang) if w.lower() not in stops]
+    bags = [content_stems(s.words, lang) for s in document.sentences]
+    title = content_stems(words(article.title, lang), lang)
     vec, head = _vectors(bags, title)
     sim = vec @ vec.T
     np.fill_diagonal(sim, 0.0)
@@ -297,6 +294,20 @@ def _sumy(name: str) -> Summarizer:
 
 SUMMARIZERS: dict[str, Summarizer] = {"auto": auto, "lead": lead}
 SUMMARIZERS.update({name: _sumy(name) for name in SUMY_ALGORITHMS})
+
+
+def warm_up(name: str) -> None:
+    """Import what summarizing needs; worker processes forked afterwards inherit it
+    instead of each importing it again."""
+    import numpy  # noqa: F401
+    import sumy.models.dom  # noqa: F401
+
+    if name in SUMY_ALGORITHMS:
+        import importlib
+
+        importlib.import_module(SUMY_ALGORITHMS[name][0])
+    stop_words("en")
+    stemmer("en")
 
 
 def get_summarizer(name: str) -> Summarizer:
