@@ -93,3 +93,16 @@ def test_stop_words_do_not_import_requests():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_content_stems_drop_stop_words_and_stem_the_rest():
+    from digest.nlp import content_stems
+
+    assert content_stems(("The", "Hospitals", "and", "their", "doctors"), "en") == [
+        "hospit",
+        "doctor",
+    ]
+    assert content_stems(("Die", "Krankenhäuser", "und", "Ärzte"), "de") == [
+        stemmer("de")("krankenhäuser"),
+        stemmer("de")("ärzte"),
+    ]

@@ -155,3 +155,15 @@ def test_dateline_and_byline_fragments_do_not_count_as_the_lead():
     assert not any(len(x.split()) < 4 for x in s)
     lead = summarize(article("Police car thief jailed", body), "lead", 3).summary
     assert lead[0] == "By ."  # the naive baseline takes the fragments
+
+
+def test_a_bare_surname_needs_the_sentence_that_introduced_it():
+    from digest.summarize import short_names
+
+    sentences = [
+        "Dr. Heitham Hassoun spoke at the forum.",
+        "The forum lasted two days.",
+        "Hassoun, who visited Shanghai, praised the hosts.",
+        "Shanghai is a big city.",
+    ]
+    assert short_names(sentences) == [None, None, "Hassoun", None]

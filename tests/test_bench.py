@@ -1,0 +1,67 @@
+"""The benchmark scripts read both reference layouts and print their tables."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+
+def _module(root, name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", root / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_glued_bbc_references_are_split_back_into_sentences(root):
+    quality = _module(root, "quality")
+    glued = (
+        "Sales rose 2% to $11.1bn from $10.9bn.Its profits were buoyed by AOL.For 2005, it "
+        'expects "higher revenue."The U.S. firm said "growth is back."'
+    )
+    assert quality.split_glued(glued) == [
+        "Sales rose 2% to $11.1bn from $10.9bn.",
+        "Its profits were buoyed by AOL.",
+        'For 2005, it expects "higher revenue."',
+        'The U.S. firm said "growth is back."',
+    ]
+
+
+@pytest.mark.parametrize("layout", ["flat", "bbc"])
+def test_quality_table_on_both_layouts(root, tmp_path, capsys, layout):
+    quality = _module(root, "quality")
+    article = (
+        "Storm closes airport\n\n"
+        "A winter storm closed the city airport on Sunday, stranding 4,000 travellers. "
+        "Snow ploughs worked through the night to clear the runways. "
+        "The airport expects to reopen on Monday morning. "
+        "Forecasters said more snow could fall later in the week.\n"
+    )
+    refs = ["A winter storm closed the city airport.", "It should reopen on Monday."]
+    sub = "x/" if layout == "bbc" else ""
+    (tmp_path / "articles" / sub).mkdir(parents=True)
+    (tmp_path / "articles" / sub / "001.txt").write_text(article, encoding="utf-8")
+    ref_dir = tmp_path / ("summaries" if layout == "bbc" else "references") / sub
+    ref_dir.mkdir(parents=True)
+    text = "".join(refs) if layout == "bbc" else "\n".join(refs)
+    (ref_dir / "001.txt").write_text(text, encoding="utf-8")
+    assert quality.main([str(tmp_path), "--summarizers", "auto,lead", "--sentences", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "1 articles, 2 sentences" in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:]}
+    assert set(rows) == {"auto", "lead"}
+    assert 0 < float(rows["lead"][0]) <= 100
+
+
+def test_speed_corpus_has_distinct_articles(root, tmp_path):
+    speed = _module(root, "speed")
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        (src / f"{i}.txt").write_text(f"Title {i}\n\nPara one {i}.\n\nPara two {i}.\n")
+    speed.make_corpus(src, 7, tmp_path / "out")
+    texts = [p.read_text() for p in sorted((tmp_path / "out").glob("*.txt"))]
+    assert len(texts) == 7 and len(set(texts)) == 7
