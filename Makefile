@@ -37,6 +37,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/themes.py
 	$(PY) bench/quality.py
 	$(PY) bench/speed.py
+	$(PY) bench/email_budget.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -834,6 +834,7 @@ def check_eml(
     html: bytes | None = None,
     text: bytes | None = None,
     unsubscribe_configured: bool = False,
+    merge_tag_unsubscribe: bool = False,
 ) -> list[Finding]:
     found: list[Finding] = []
 
@@ -892,14 +893,16 @@ def check_eml(
         ):
             err("list-unsubscribe", "no List-Unsubscribe-Post: List-Unsubscribe=One-Click")
     elif not unsub:
-        found.append(
-            Finding(
-                "warning",
-                "list-unsubscribe",
-                "no List-Unsubscribe header: bulk senders to Gmail and Yahoo need one-click "
-                "unsubscribe; set newsletter.unsubscribe_url (https) or email.unsubscribe_mailto",
-            )
+        detail = (
+            "no List-Unsubscribe header: bulk senders to Gmail and Yahoo need one-click "
+            "unsubscribe; set newsletter.unsubscribe_url (https) or email.unsubscribe_mailto"
         )
+        if merge_tag_unsubscribe:
+            detail = (
+                "no List-Unsubscribe header: newsletter.unsubscribe_url is a merge tag, so "
+                "your ESP must add it (or set email.unsubscribe_mailto)"
+            )
+        found.append(Finding("warning", "list-unsubscribe", detail))
     if "list-id" not in names:
         found.append(Finding("warning", "list-id", "no List-Id header"))
     return found
@@ -945,6 +948,7 @@ def check_files(files: Mapping[str, bytes], config: Any = None) -> list[Finding]
                     nl.unsubscribe_url.lower().startswith("https://")
                     or config.email.unsubscribe_mailto
                 ),
+                merge_tag_unsubscribe=bool(MERGE_TAG.match(nl.unsubscribe_url.strip())),
             )
         )
     order = {"error": 0, "warning": 1}

@@ -360,3 +360,26 @@ def test_dark_scheme_turns_the_page_dark_and_keeps_text_light(browser):
         assert text == "rgb(230, 237, 243)"
     finally:
         page.close()
+
+
+def test_hostile_article_file_builds_to_the_same_visible_text(tmp_path):
+    from digest.config import Config
+    from digest.pipeline import build
+
+    evil = (
+        "<script>alert(1)</script> appeared beside {{ 7*7 }} and {% raw %} and </mj-text>, "
+        "a bare < sign and &amp; too."
+    )
+    (tmp_path / "a.txt").write_text(
+        f"Title <script>alert(1)</script> {{{{ 7*7 }}}}\n\nThe council said on Monday that {evil} "
+        "The report will be published next week with details.\n",
+        encoding="utf-8",
+    )
+    result = build(Config(), [str(tmp_path)])
+    files = dict(result.rendered.files)
+    html = visible_text(files["digest.html"].decode())
+    text = " ".join(files["digest.txt"].decode().split())
+    for s in ("Title <script>alert(1)</script> {{ 7*7 }}", evil):
+        assert s in html and s in text
+    assert "49" not in html and "49" not in text
+    assert "<script>" not in files["digest.html"].decode()
