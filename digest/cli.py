@@ -8,6 +8,7 @@ so the traceback shows. Heavy modules are imported inside commands, so
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -296,6 +297,121 @@ def check(state: State, directory: str | None, config_path: str | None) -> None:
     )
     if errors:
         raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.argument("folder", required=False, type=click.Path(file_okay=False))
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file (default: ./digest.toml if present).",
+)
+@click.option("--to", "to", multiple=True, metavar="ADDR", help="A recipient (repeatable).")
+@click.option(
+    "--recipients",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="CSV file with an email column (and name, token, ...).",
+)
+@click.option(
+    "--test",
+    "test_to",
+    metavar="ADDR",
+    default=None,
+    help="Send one copy marked [TEST] to ADDR (the ledger is left alone).",
+)
+@click.option("--dry-run", is_flag=True, help="Send nothing: write the messages to FOLDER/outbox/.")
+@click.option(
+    "--export-json",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write one ESP API payload (JSON) per recipient into this folder.",
+)
+@click.option("--smtp-host", default=None, help="SMTP server (default: smtp.host).")
+@click.option("--smtp-port", type=click.IntRange(1, 65535), default=None, help="SMTP port.")
+@click.option(
+    "--security",
+    type=click.Choice(["starttls", "ssl", "none"]),
+    default=None,
+    help="TLS: starttls (587), ssl (465) or none.",
+)
+@click.option(
+    "--user", default=None, help="SMTP user; the password comes from DIGEST_SMTP_PASSWORD."
+)
+@click.option(
+    "--ca-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="PEM file of the CA to trust for the server's certificate.",
+)
+@click.option("--rate", default=None, help="At most this many messages: N/s, N/min or N/h.")
+@click.option(
+    "--resend-uncertain",
+    is_flag=True,
+    help="Send again to those a killed run may or may not have reached.",
+)
+@click.option(
+    "--new-issue",
+    is_flag=True,
+    help="Send a rebuilt digest even to those who got an earlier build.",
+)
+@pass_state
+def send(
+    state: State,
+    folder: str | None,
+    config_path: str | None,
+    to: tuple[str, ...],
+    recipients: str | None,
+    test_to: str | None,
+    dry_run: bool,
+    export_json: str | None,
+    smtp_host: str | None,
+    smtp_port: int | None,
+    security: str | None,
+    user: str | None,
+    ca_file: str | None,
+    rate: str | None,
+    resend_uncertain: bool,
+    new_issue: bool,
+) -> None:
+    """Send the built digest in FOLDER (default: out/) to each recipient, once."""
+    from . import deliver
+
+    if sum(map(bool, (to, recipients, test_to))) != 1:
+        raise click.UsageError("give one of --to ADDR, --recipients FILE.csv or --test ADDR")
+    config = state.config(
+        config_path,
+        **{
+            "smtp.host": smtp_host,
+            "smtp.port": smtp_port,
+            "smtp.security": security,
+            "smtp.user": user,
+            "smtp.ca_file": ca_file,
+            "smtp.rate": rate,
+        },
+    )
+    plan = deliver.plan_send(config, folder or config.build.out, to, recipients, test_to)
+    for message in plan.warnings:
+        warn(message)
+    if export_json:
+        paths = deliver.export_json(plan, export_json)
+        click.echo(f"Wrote {len(paths)} JSON payload(s) into {export_json}/")
+        return
+    with click.progressbar(length=len(plan.recipients), label="Sending", file=sys.stderr) as bar:
+        report = deliver.run_send(
+            plan,
+            config.smtp,
+            dry_run=dry_run,
+            new_issue=new_issue,
+            resend_uncertain=resend_uncertain,
+            progress=lambda _: bar.update(1),
+        )
+    click.echo(report.summary())
+    if not report.ok:
+        click.get_current_context().exit(130 if report.interrupted else 1)
 
 
 def main() -> None:  # pragma: no cover - the console script

@@ -90,6 +90,23 @@ class ClassifyConfig:
     threshold: float = 0.03
 
 
+@dataclass(frozen=True)
+class SmtpConfig:
+    """How ``digest send`` reaches the mail server. The password is never here:
+    it comes from the environment variable ``DIGEST_SMTP_PASSWORD``."""
+
+    host: str = "localhost"
+    port: int = 0  # 0 = 587 for starttls, 465 for ssl, 25 for none
+    security: str = "starttls"  # starttls | ssl | none
+    user: str = ""  # "" = no AUTH
+    ca_file: str = ""  # "" = the system's trusted certificates
+    rate: str = ""  # "" = as fast as the server takes them; "10/s", "600/min", "3600/h"
+    timeout: float = 30.0
+    retries: int = 5
+    backoff: float = 1.0
+    envelope_from: str = ""  # "" = the From address of the digest
+
+
 DEFAULT_THEMES: tuple[Theme, ...] = (
     Theme(
         name="Diplomacy",
@@ -126,6 +143,7 @@ class Config:
     summary: SummaryConfig = field(default_factory=SummaryConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     classify: ClassifyConfig = field(default_factory=ClassifyConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
     themes: tuple[Theme, ...] = DEFAULT_THEMES
     path: str | None = None  # the file it was read from, if any
 
@@ -149,9 +167,10 @@ SECTIONS: dict[str, type[Any]] = {
     "summary": SummaryConfig,
     "templates": TemplatesConfig,
     "classify": ClassifyConfig,
+    "smtp": SmtpConfig,
 }
 THEME_KEYS = ("name", "description", "keywords", "examples")
-PATH_KEYS = {("build", "sources"), ("build", "out"), ("templates", "dir")}
+PATH_KEYS = {("build", "sources"), ("build", "out"), ("templates", "dir"), ("smtp", "ca_file")}
 
 
 def _type_name(tp: Any) -> str:

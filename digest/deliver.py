@@ -1,21 +1,71 @@
-"""Stage 6, deliver: put the rendered files where they go.
+"""Stage 6, deliver: put the rendered files where they go, and send the email.
 
 ``write_files`` writes a build into a folder atomically: every file is first
 written into a temporary folder beside the target, then moved in with
 ``os.replace``, so a crash leaves either the old or the new file, never a
-half-written one. Delivery backends are registered in :data:`BACKENDS`.
+half-written one.
+
+``digest send`` takes the built ``digest.eml`` and sends one copy per
+recipient (To is that recipient alone; Date, Message-ID and a personalised
+unsubscribe link are set per copy; the bodies are the built ones) through a
+transport from :data:`BACKENDS`: ``smtp`` (one connection carries many
+messages; STARTTLS, implicit TLS or none; AUTH with the password from
+``DIGEST_SMTP_PASSWORD``) or ``file`` (dry runs: each message becomes an
+``.eml`` file). The send ledger (:mod:`digest.ledger`) makes re-runs safe.
+
+Failures, and what happens:
+
+- a dropped connection, a timeout or a 421 reply: reconnect after a backoff
+  (``smtp.backoff`` seconds, doubled each time); after ``smtp.retries``
+  failures in a row the run stops and the rest stay pending for a re-run;
+- another 4xx reply for a recipient: that recipient is tried again later in
+  the run, up to ``smtp.retries`` times;
+- a 5xx reply for a recipient: recorded as refused, reported, the others go on;
+- the server refusing the sender, AUTH or the TLS certificate: an error that
+  stops the run (it would fail the same way for everyone).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import email
+import functools
+import hashlib
+import hmac
+import html
+import json
 import os
+import re
 import shutil
+import signal
+import smtplib
+import socket
+import ssl
 import tempfile
-from collections.abc import Callable
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage, Message
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import quote
 
+import markupsafe
+
+from . import message
 from .errors import DigestError
+from .ledger import Ledger, open_ledger
 from .model import Rendered
+from .recipients import Recipient, dedupe, from_args, normalize_address, parse_recipient, read_csv
+
+if TYPE_CHECKING:
+    from .config import Config, SmtpConfig
 
 
 def write_files(out: str, rendered: Rendered) -> list[Path]:
@@ -55,5 +105,842 @@ def write_files(out: str, rendered: Rendered) -> list[Path]:
     return written
 
 
-Backend = Callable[..., object]
-BACKENDS: dict[str, Backend] = {"file": write_files}
+# --- sending -------------------------------------------------------------------------------
+
+PASSWORD_ENV = "DIGEST_SMTP_PASSWORD"
+SECRET_ENV = "DIGEST_UNSUBSCRIBE_SECRET"
+SECURITY = ("starttls", "ssl", "none")
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+OUTBOX_DIR = "outbox"
+_PLACEHOLDER = re.compile(r"\{(email|token)\}")
+_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|min|minute|h|hour)\s*")
+_PER = {"s": 1.0, "sec": 1.0, "second": 1.0, "min": 60.0, "minute": 60.0, "h": 3600.0}
+_PER["hour"] = 3600.0
+
+
+class TransientError(Exception):
+    """Try again later: a 4xx reply, a dropped connection, a timeout.
+    ``connection`` is true when the connection is gone (reconnect first)."""
+
+    def __init__(self, reply: str, connection: bool, connecting: bool = False) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.connection = connection
+        self.connecting = connecting
+
+
+class RefusedError(Exception):
+    """The server refused this recipient for good (5xx)."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
+def parse_rate(value: str, where: str = "--rate") -> float | None:
+    """``"10/s"``, ``"600/min"``, ``"3600/h"`` as messages per second; ``""`` = no limit."""
+    if not value.strip():
+        return None
+    m = _RATE.fullmatch(value)
+    if not m or float(m[1]) <= 0:
+        raise DigestError(
+            f"{where}: not a rate: {value!r}", hint="write it as N/s, N/min or N/h, e.g. 10/s"
+        )
+    return float(m[1]) / _PER[m[2]]
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to connect; ``password`` comes from the environment only."""
+
+    host: str
+    port: int
+    security: str = "starttls"
+    user: str = ""
+    password: str = field(default="", repr=False)
+    ca_file: str = ""
+    timeout: float = 30.0
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def smtp_settings(cfg: SmtpConfig, environ: Mapping[str, str] | None = None) -> SmtpSettings:
+    """Check ``[smtp]`` and read the password from ``DIGEST_SMTP_PASSWORD``."""
+    env = os.environ if environ is None else environ
+    if cfg.security not in SECURITY:
+        raise DigestError(
+            f"smtp.security: {cfg.security!r} is not one of {', '.join(SECURITY)}",
+            hint="starttls (port 587) or ssl (port 465) for a mail service",
+        )
+    port = cfg.port or DEFAULT_PORTS[cfg.security]
+    if not 0 < port < 65536:
+        raise DigestError(f"smtp.port: {cfg.port} is not a port", hint="e.g. 587")
+    if not cfg.host.strip():
+        raise DigestError("smtp.host is empty", hint="pass --smtp-host or set smtp.host")
+    password = env.get(PASSWORD_ENV, "")
+    if cfg.user and not password:
+        raise DigestError(
+            f"smtp.user is {cfg.user!r} but {PASSWORD_ENV} is not set",
+            hint=f"export {PASSWORD_ENV} in the environment (never on the command line)",
+        )
+    if cfg.user and cfg.security == "none" and not _is_loopback(cfg.host):
+        raise DigestError(
+            f"{cfg.host}: refusing to send the password without TLS",
+            hint="use --security starttls or ssl",
+        )
+    if cfg.ca_file and not Path(cfg.ca_file).is_file():
+        raise DigestError(
+            f"{cfg.ca_file}: CA file not found", hint="pass a PEM file with --ca-file"
+        )
+    if cfg.timeout <= 0 or cfg.retries < 0 or cfg.backoff < 0:
+        raise DigestError(
+            "smtp.timeout must be > 0, smtp.retries and smtp.backoff >= 0",
+            hint="see the configuration reference in README.md",
+        )
+    return SmtpSettings(
+        host=cfg.host.strip(),
+        port=port,
+        security=cfg.security,
+        user=cfg.user,
+        password=password if cfg.user else "",
+        ca_file=cfg.ca_file,
+        timeout=cfg.timeout,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Transport(Protocol):
+    """A way to deliver one message at a time (see :data:`BACKENDS`)."""
+
+    @property
+    def is_open(self) -> bool: ...
+
+    def open(self) -> None: ...
+
+    def send(self, sender: str, rcpt: str, data: bytes, before_data: Callable[[], None]) -> str:
+        """Deliver ``data``; call ``before_data`` right before the message goes out.
+        Return the server's reply; raise TransientError or RefusedError."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+class SmtpTransport:
+    """SMTP: one connection for many messages; reconnects when told to."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._conn: smtplib.SMTP | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    def _context(self) -> ssl.SSLContext:
+        try:
+            return ssl.create_default_context(cafile=self.settings.ca_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise DigestError(
+                f"{self.settings.ca_file}: not a CA certificate file: {exc}",
+                hint="pass the PEM certificate of the CA that signed the server's certificate",
+            ) from exc
+
+    def open(self) -> None:
+        s = self.settings
+        ctx = self._context()
+        conn: smtplib.SMTP | None = None
+        try:
+            if s.security == "ssl":
+                conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=ctx)
+            else:
+                conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            conn.ehlo()
+            if s.security == "starttls":
+                if not conn.has_extn("starttls"):
+                    raise DigestError(
+                        f"{s.where}: the server does not offer STARTTLS",
+                        hint="use --security ssl (port 465), or --security none on a "
+                        "trusted local network only",
+                    )
+                conn.starttls(context=ctx)
+                conn.ehlo()
+            if s.user:
+                conn.login(s.user, s.password)
+        except ssl.SSLCertVerificationError as exc:
+            _abandon(conn)
+            raise DigestError(
+                f"{s.where}: the server's TLS certificate is not trusted "
+                f"({exc.verify_message or exc.reason})",
+                hint="pass --ca-file with the certificate of the CA that signed it "
+                "(or set smtp.ca_file)",
+            ) from exc
+        except ssl.SSLError as exc:
+            _abandon(conn)
+            raise DigestError(
+                f"{s.where}: TLS failed: {exc.reason or exc}",
+                hint="check --security: ssl for port 465, starttls for 587",
+            ) from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            _abandon(conn)
+            raise DigestError(
+                f"{s.where}: the server refused the login of user {s.user!r}: "
+                f"{_reply(exc.smtp_code, exc.smtp_error)}",
+                hint=f"check --user and {PASSWORD_ENV}",
+            ) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            _abandon(conn)
+            raise DigestError(
+                f"{s.where}: the server does not offer AUTH", hint="drop --user, or use TLS"
+            ) from exc
+        except socket.gaierror as exc:
+            _abandon(conn)
+            raise DigestError(
+                f"{s.host}: unknown host ({exc.strerror})", hint="check --smtp-host"
+            ) from exc
+        except DigestError:
+            _abandon(conn)
+            raise
+        except (OSError, smtplib.SMTPException) as exc:
+            _abandon(conn)
+            raise TransientError(
+                f"cannot connect to {s.where}: {_describe(exc)}", True, connecting=True
+            ) from exc
+        self._conn = conn
+
+    def send(self, sender: str, rcpt: str, data: bytes, before_data: Callable[[], None]) -> str:
+        conn = self._conn
+        assert conn is not None
+        try:
+            code, text = conn.mail(sender)
+            if code != 250:
+                _rset(conn)
+                if 500 <= code < 600:
+                    raise DigestError(
+                        f"{self.settings.where}: the server refused the sender {sender}: "
+                        f"{_reply(code, text)}",
+                        hint="check newsletter.sender (or smtp.envelope_from) is allowed "
+                        "for this account",
+                    )
+                raise TransientError(_reply(code, text), True)
+            code, text = conn.rcpt(rcpt)
+            if code not in (250, 251):
+                _rset(conn)
+                raise _refusal(code, text)
+            before_data()
+            try:
+                code, text = conn.data(data)
+            except smtplib.SMTPDataError as exc:
+                raise _refusal(exc.smtp_code, exc.smtp_error) from exc
+            if code != 250:
+                raise _refusal(code, text)
+            return _reply(code, text)
+        except (TransientError, RefusedError, DigestError):
+            raise
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            raise TransientError(
+                f"{self.settings.where}: connection lost: {_describe(exc)}", True
+            ) from exc
+
+    def _drop(self) -> None:
+        _abandon(self._conn)
+        self._conn = None
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.quit()
+        except (OSError, smtplib.SMTPException):
+            _abandon(conn)
+
+
+def _refusal(code: int, text: bytes | str) -> Exception:
+    reply = _reply(code, text)
+    if code == 421:
+        return TransientError(reply, True)
+    if 500 <= code < 600:
+        return RefusedError(reply)
+    return TransientError(reply, False)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "timed out"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "the server closed the connection"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _reply(exc.smtp_code, exc.smtp_error)
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _rset(conn: smtplib.SMTP) -> None:
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        conn.rset()
+
+
+def _abandon(conn: smtplib.SMTP | None) -> None:
+    if conn is not None:
+        with contextlib.suppress(OSError):
+            conn.close()
+
+
+class FileTransport:
+    """Dry runs: every message becomes ``NNNN-address.eml`` in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        self._open = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def open(self) -> None:
+        self._open = True
+
+    def send(self, sender: str, rcpt: str, data: bytes, before_data: Callable[[], None]) -> str:
+        self.count += 1
+        name = f"{self.count:04d}-{file_slug(rcpt)}.eml"
+        before_data()
+        write_files(str(self.folder), Rendered(files=((name, data),)))
+        return str(self.folder / name)
+
+    def close(self) -> None:
+        self._open = False
+
+
+def file_slug(address: str) -> str:
+    """An address as a safe file name part."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", address.replace("@", "_at_"))[:80]
+
+
+BACKENDS: dict[str, Callable[..., Transport]] = {"smtp": SmtpTransport, "file": FileTransport}
+
+
+# --- the messages --------------------------------------------------------------------------
+
+
+class Outbox:
+    """The built ``digest.eml`` and how to make each recipient's copy of it.
+
+    Only To, Date, Message-ID (and Subject for ``--test``) change, plus the
+    unsubscribe link when ``newsletter.unsubscribe_url`` has ``{email}`` or
+    ``{token}`` in it: that exact URL, as the build wrote it into the text,
+    the HTML and any header (List-Unsubscribe), becomes the recipient's URL,
+    with the values URL-encoded. ``{token}`` is the recipient's ``token``
+    column, else an HMAC-SHA256 of the address keyed with
+    ``DIGEST_UNSUBSCRIBE_SECRET`` (so the unsubscribe page can check it).
+    """
+
+    def __init__(self, eml: bytes, where: str, unsubscribe_url: str = "", secret: str = ""):
+        self.eml = eml
+        self.where = where
+        self.issue = hashlib.sha256(eml).hexdigest()[:24]
+        template = _parse(eml)
+        from_header = template.get("From")
+        addresses = getattr(from_header, "addresses", ())
+        if not addresses or not addresses[0].domain:
+            raise DigestError(
+                f"{where}: no valid From address", hint="rebuild it with 'digest build'"
+            )
+        self.sender: Address = addresses[0]
+        self.subject = str(template.get("Subject", ""))
+        self.pattern = unsubscribe_url if _PLACEHOLDER.search(unsubscribe_url) else ""
+        self.secret = secret
+
+    @classmethod
+    def load(cls, folder: Path, unsubscribe_url: str = "", secret: str = "") -> Outbox:
+        path = folder / "digest.eml"
+        try:
+            eml = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise DigestError(
+                f"{path}: no built digest to send",
+                hint=f"run 'digest build -o {folder}' first",
+            ) from exc
+        except OSError as exc:
+            raise DigestError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        return cls(eml, str(path), unsubscribe_url, secret)
+
+    def check(self, recipients: Sequence[Recipient]) -> list[str]:
+        """Fail before sending when a {token} cannot be made; warnings otherwise."""
+        warnings = []
+        if "{token}" in self.pattern and not self.secret:
+            missing = [r.email for r in recipients if not r.field("token")]
+            if missing:
+                raise DigestError(
+                    f"newsletter.unsubscribe_url uses {{token}} but {missing[0]} has no token",
+                    hint=f"add a token column to the recipients, or set {SECRET_ENV}",
+                )
+        if self.pattern and self.pattern not in self.eml.decode("ascii", "replace"):
+            plain = all(self.pattern not in _text_of(p) for p in _parse(self.eml).walk())
+            if plain:
+                warnings.append(
+                    f"{self.where}: newsletter.unsubscribe_url is not in the built digest, "
+                    "so it cannot be personalised; rebuild with this config"
+                )
+        return warnings
+
+    def unsubscribe_url(self, r: Recipient) -> str:
+        if not self.pattern:
+            return ""
+
+        def value(m: re.Match[str]) -> str:
+            if m[1] == "email":
+                return quote(r.email, safe="")
+            token = (
+                r.field("token")
+                or hmac.new(
+                    self.secret.encode(), r.email.lower().encode(), hashlib.sha256
+                ).hexdigest()[:32]
+            )
+            return quote(token, safe="")
+
+        return _PLACEHOLDER.sub(value, self.pattern)
+
+    def message(
+        self,
+        r: Recipient,
+        *,
+        test: bool = False,
+        message_id: str = "",
+        now: dt.datetime | None = None,
+    ) -> EmailMessage:
+        msg = _parse(self.eml)
+        _set(msg, "To", Address(display_name=r.name, addr_spec=r.email))
+        if test:
+            _set(msg, "Subject", "[TEST] " + self.subject)
+        _set(msg, "Date", format_datetime(now or dt.datetime.now(dt.UTC)))
+        _set(msg, "Message-ID", message_id or self.new_message_id())
+        if self.pattern:
+            self._personalise(msg, self.unsubscribe_url(r))
+        return msg
+
+    def new_message_id(self) -> str:
+        return make_msgid(domain=self.sender.domain)
+
+    def _personalise(self, msg: EmailMessage, url: str) -> None:
+        forms = [(self.pattern, url)]
+        for esc in (str(markupsafe.escape(self.pattern)), html.escape(self.pattern)):
+            if esc != self.pattern:
+                forms.append((esc, html.escape(url)))
+        for part in msg.walk():
+            ctype = part.get_content_type()
+            if part.is_multipart() or ctype not in ("text/plain", "text/html"):
+                continue
+            assert isinstance(part, EmailMessage)
+            old = _text_of(part)
+            new = old
+            for before, after in forms if ctype == "text/html" else forms[:1]:
+                new = new.replace(before, after)
+            if new != old:
+                part.set_content(
+                    new, subtype=ctype.split("/")[1], charset="utf-8", cte="quoted-printable"
+                )
+                del part["MIME-Version"]
+        for name, value in list(msg.items()):
+            if self.pattern in str(value):
+                msg.replace_header(name, str(value).replace(self.pattern, url))
+
+
+def _parse(eml: bytes) -> EmailMessage:
+    msg = email.message_from_bytes(eml, _class=EmailMessage, policy=SMTP)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def _text_of(part: Message) -> str:
+    if part.is_multipart() or part.get_content_maintype() != "text":
+        return ""
+    assert isinstance(part, EmailMessage)
+    return str(part.get_content())
+
+
+def _set(msg: EmailMessage, name: str, value: object) -> None:
+    if name in msg:
+        msg.replace_header(name, value)
+    else:
+        msg[name] = value
+
+
+def esp_payload(msg: EmailMessage) -> dict[str, object]:
+    """What an ESP's HTTP API takes: from, to, subject, text, html, headers."""
+    skip = {"from", "to", "subject", "date", "mime-version"}
+    bodies = {"text/plain": "", "text/html": ""}
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype in bodies and not bodies[ctype]:
+            bodies[ctype] = _text_of(part)
+    return {
+        "from": str(msg["From"]),
+        "to": str(msg["To"]),
+        "subject": str(msg["Subject"]),
+        "text": bodies["text/plain"],
+        "html": bodies["text/html"],
+        "headers": {
+            k: str(v)
+            for k, v in msg.items()
+            if k.lower() not in skip and not k.lower().startswith("content-")
+        },
+    }
+
+
+# --- the send loop -------------------------------------------------------------------------
+
+SENT, ALREADY, REFUSED, REFUSED_BEFORE = "sent", "already sent", "refused", "refused before"
+FAILED, UNCERTAIN, NOT_SENT, WRITTEN = "failed", "uncertain", "not sent", "written"
+DELIVERED = (SENT, ALREADY, WRITTEN)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one recipient in this run; ``reply`` is the server's
+    reply, or why nothing was sent."""
+
+    email: str
+    status: str
+    reply: str = ""
+
+
+@dataclass(frozen=True)
+class SendReport:
+    subject: str
+    outcomes: tuple[Outcome, ...]
+    interrupted: bool = False
+    dry_run: bool = False
+    test: bool = False
+
+    def of(self, *statuses: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status in statuses]
+
+    @property
+    def ok(self) -> bool:
+        """Everyone has the digest (now or from an earlier run)."""
+        return not self.interrupted and all(o.status in DELIVERED for o in self.outcomes)
+
+    def summary(self, limit: int = 20) -> str:
+        lines: list[str] = []
+        if self.dry_run:
+            lines.append(f"Dry run, nothing was sent. '{self.subject}' would go to:")
+            lines += [f"  {o.email} -> {o.reply}" for o in self.of(WRITTEN)]
+        n = len(self.of(SENT))
+        what = f"'[TEST] {self.subject}'" if self.test else f"'{self.subject}'"
+        if not self.dry_run:
+            lines.append(f"Sent {what} to {n} recipient{'s' * (n != 1)}.")
+        groups = (
+            (ALREADY, "Already sent before (not sent again)", False),
+            (REFUSED, "Refused by the server", True),
+            (REFUSED_BEFORE, "Refused in an earlier run (not retried)", True),
+            (FAILED, "Failed for now (a re-run tries them again)", True),
+            (NOT_SENT, "Not sent yet (a re-run sends them)", True),
+            (UNCERTAIN, "Uncertain (--resend-uncertain sends them again)", True),
+        )
+        for status, label, detail in groups:
+            found = self.of(status)
+            if not found:
+                continue
+            lines.append(f"{label}: {len(found)}")
+            if not detail:
+                continue
+            for o in found[:limit]:
+                lines.append(f"  {o.email}: {o.reply}")
+            if len(found) > limit:
+                lines.append(f"  ... and {len(found) - limit} more")
+        if self.interrupted:
+            lines.append("Interrupted: a re-run sends to the rest, nobody twice.")
+        return "\n".join(lines)
+
+
+class _Guard:
+    """The first Ctrl-C asks the loop to stop after the message in flight;
+    a second one stops at once."""
+
+    requested = False
+
+    def sleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self.requested and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.1))
+
+
+@contextlib.contextmanager
+def _interrupt_guard() -> Iterator[_Guard]:
+    guard = _Guard()
+    if threading.current_thread() is not threading.main_thread():
+        yield guard
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if guard.requested:
+            raise KeyboardInterrupt
+        guard.requested = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield guard
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Pacer:
+    """Starts of consecutive messages are at least 1/rate seconds apart."""
+
+    def __init__(self, rate: float | None, guard: _Guard) -> None:
+        self.interval = 1.0 / rate if rate else 0.0
+        self.next = 0.0
+        self.guard = guard
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        if self.next > now:
+            self.guard.sleep(self.next - now)
+            now = time.monotonic()
+        self.next = max(now, self.next) + self.interval
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    rate: float | None = None
+    retries: int = 5
+    backoff: float = 1.0
+    envelope_from: str = ""
+    resend_uncertain: bool = False
+    test: bool = False
+    dry_run: bool = False
+
+
+def deliver_all(
+    outbox: Outbox,
+    recipients: Sequence[Recipient],
+    transport: Transport,
+    ledger: Ledger,
+    options: SendOptions,
+    progress: Callable[[Outcome], None] | None = None,
+) -> SendReport:
+    """Send one copy to each recipient not yet sent this issue; see the module doc."""
+    issue = outbox.issue
+    sender = options.envelope_from or outbox.sender.addr_spec
+    outcomes: dict[str, Outcome] = {}
+    record = not options.test
+
+    def done(o: Outcome) -> None:
+        outcomes[o.email] = o
+        if progress:
+            progress(o)
+
+    entries = {}
+    if record:
+        ledger.register(issue, outbox.subject, [r.email for r in recipients])
+        entries = ledger.entries(issue)
+    queue: deque[Recipient] = deque()
+    message_ids: dict[str, str] = {}
+    for r in recipients:
+        e = entries.get(r.email)
+        if e is not None and e.message_id:
+            message_ids[r.email] = e.message_id  # a resend keeps its Message-ID
+        if e is None or e.state == "pending":
+            queue.append(r)
+        elif e.state == "sent":
+            done(Outcome(r.email, ALREADY, e.reply))
+        elif e.state == "refused":
+            done(Outcome(r.email, REFUSED_BEFORE, e.reply))
+        elif options.resend_uncertain:
+            queue.append(r)
+        else:
+            done(
+                Outcome(
+                    r.email,
+                    UNCERTAIN,
+                    "an earlier run stopped while sending this copy; "
+                    "it may or may not have been delivered",
+                )
+            )
+
+    attempts: dict[str, int] = {}
+    failures_in_a_row = 0
+    sent_any = False
+    stopped = ""
+    interrupted = False
+    mark = ledger.mark if record and not options.dry_run else _no_mark
+    with _interrupt_guard() as guard:
+        pacer = _Pacer(options.rate, guard)
+        try:
+            while queue:
+                if guard.requested:
+                    interrupted = True
+                    break
+                r = queue[0]
+                mid = message_ids.setdefault(r.email, outbox.new_message_id())
+                try:
+                    if not transport.is_open:
+                        transport.open()
+                    data = message.to_bytes(outbox.message(r, test=options.test, message_id=mid))
+                    pacer.wait()
+                    before = functools.partial(mark, issue, r.email, "sending", message_id=mid)
+                    reply = transport.send(sender, r.email, data, before)
+                except RefusedError as exc:
+                    queue.popleft()
+                    mark(issue, r.email, "refused", exc.reply)
+                    done(Outcome(r.email, REFUSED, exc.reply))
+                    failures_in_a_row = 0
+                except TransientError as exc:
+                    mark(issue, r.email, "pending", exc.reply)
+                    n = attempts[r.email] = attempts.get(r.email, 0) + 1
+                    if exc.connection:
+                        transport.close()
+                        failures_in_a_row += 1
+                        if exc.connecting and not sent_any and failures_in_a_row == 1:
+                            raise DigestError(
+                                exc.reply,
+                                hint="check --smtp-host, --smtp-port and --security, and "
+                                "that the server is running",
+                            ) from exc
+                        if failures_in_a_row > options.retries:
+                            stopped = f"gave up after {failures_in_a_row} tries: {exc.reply}"
+                            break
+                        guard.sleep(options.backoff * 2 ** (failures_in_a_row - 1))
+                    else:
+                        queue.popleft()
+                        if n > options.retries:
+                            done(Outcome(r.email, FAILED, exc.reply))
+                        else:
+                            queue.append(r)
+                            guard.sleep(options.backoff * 2 ** (n - 1))
+                else:
+                    queue.popleft()
+                    sent_any = True
+                    failures_in_a_row = 0
+                    mark(issue, r.email, "sent", reply)
+                    done(Outcome(r.email, WRITTEN if options.dry_run else SENT, reply))
+        finally:
+            transport.close()
+    why = "interrupted before its turn" if interrupted else stopped
+    for r in queue:
+        done(Outcome(r.email, NOT_SENT, why))
+    order = {r.email: i for i, r in enumerate(recipients)}
+    return SendReport(
+        subject=outbox.subject,
+        outcomes=tuple(sorted(outcomes.values(), key=lambda o: order[o.email])),
+        interrupted=interrupted,
+        dry_run=options.dry_run,
+        test=options.test,
+    )
+
+
+def _no_mark(issue: str, email: str, state: str, reply: str = "", message_id: str = "") -> None:
+    return None
+
+
+# --- what the CLI calls --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A send, ready to go: the digest, the recipients and the warnings."""
+
+    folder: Path
+    outbox: Outbox
+    recipients: tuple[Recipient, ...]
+    warnings: tuple[str, ...]
+    test: bool = False
+
+
+def plan_send(
+    config: Config,
+    folder: str,
+    to: Sequence[str] = (),
+    recipients_csv: str | None = None,
+    test_to: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Plan:
+    """Read the built digest and the recipients; check everything before sending."""
+    env = os.environ if environ is None else environ
+    outbox = Outbox.load(Path(folder), config.newsletter.unsubscribe_url, env.get(SECRET_ENV, ""))
+    warnings: list[str] = []
+    if test_to:
+        people = [parse_recipient(test_to, "--test")]
+    elif recipients_csv:
+        people = read_csv(recipients_csv)
+    else:
+        people = from_args(to)
+    people, dropped = dedupe(people)
+    if dropped:
+        warnings.append(f"{dropped} duplicate address{'es' * (dropped != 1)} sent only once")
+    warnings += outbox.check(people)
+    return Plan(Path(folder), outbox, tuple(people), tuple(warnings), test=bool(test_to))
+
+
+def run_send(
+    plan: Plan,
+    config: SmtpConfig,
+    *,
+    dry_run: bool = False,
+    resend_uncertain: bool = False,
+    new_issue: bool = False,
+    progress: Callable[[Outcome], None] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> SendReport:
+    """Send ``plan`` through SMTP, or into ``outbox/`` with ``dry_run``."""
+    options = SendOptions(
+        rate=None if dry_run else parse_rate(config.rate, "smtp.rate / --rate"),
+        retries=config.retries,
+        backoff=config.backoff,
+        envelope_from=config.envelope_from,
+        resend_uncertain=resend_uncertain,
+        test=plan.test,
+        dry_run=dry_run,
+    )
+    if config.envelope_from and normalize_address(config.envelope_from) is None:
+        raise DigestError(
+            f"smtp.envelope_from: not an email address: {config.envelope_from!r}",
+            hint="e.g. bounces@example.org",
+        )
+    transport: Transport
+    if dry_run:
+        transport = BACKENDS["file"](plan.folder / OUTBOX_DIR)
+    else:
+        transport = BACKENDS["smtp"](smtp_settings(config, environ))
+    with open_ledger(plan.folder, readonly=dry_run or plan.test) as ledger:
+        if not new_issue and not plan.test:
+            earlier = ledger.other_issues(plan.outbox.issue, plan.outbox.subject)
+            if earlier:
+                raise DigestError(
+                    f"{ledger.path}: {earlier} recipient(s) were already sent a different "
+                    f"build of '{plan.outbox.subject}'; sending this one would give them two",
+                    hint="send the build you started with, or pass --new-issue to send "
+                    "this one to everyone",
+                )
+        return deliver_all(plan.outbox, plan.recipients, transport, ledger, options, progress)
+
+
+def export_json(plan: Plan, out: str) -> list[Path]:
+    """One ESP API payload (JSON) per recipient, written into ``out``."""
+    files = []
+    for i, r in enumerate(plan.recipients, 1):
+        payload = esp_payload(plan.outbox.message(r, test=plan.test))
+        data = json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        files.append((f"{i:04d}-{file_slug(r.email)}.json", data.encode("utf-8")))
+    return write_files(out, Rendered(files=tuple(files)))
