@@ -283,7 +283,7 @@ class SmtpTransport:
                 conn.starttls(context=ctx)
                 conn.ehlo()
             if s.user:
-                conn.login(s.user, s.password)
+                _login(conn, s.user, s.password)
         except ssl.SSLCertVerificationError as exc:
             _abandon(conn)
             raise DigestError(
@@ -372,6 +372,18 @@ class SmtpTransport:
             conn.quit()
         except (OSError, smtplib.SMTPException):
             _abandon(conn)
+
+
+def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
+    """AUTH PLAIN when offered (one round trip, no fallback that retries the
+    same password through other mechanisms), else smtplib's choice."""
+    if not conn.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("no AUTH")
+    if "PLAIN" in conn.esmtp_features.get("auth", "").upper().split():
+        conn.user, conn.password = user, password
+        conn.auth("PLAIN", conn.auth_plain)
+    else:
+        conn.login(user, password)
 
 
 def _refusal(code: int, text: bytes | str) -> Exception:
@@ -468,6 +480,17 @@ class Outbox:
         self.subject = str(template.get("Subject", ""))
         self.pattern = unsubscribe_url if _PLACEHOLDER.search(unsubscribe_url) else ""
         self.secret = secret
+        # the header fields as raw lines, and the body bytes, for copies that only
+        # change headers: the body is sent exactly as built (and fast)
+        head, crlf2, self._body = eml.partition(b"\r\n\r\n")
+        self._fields: list[tuple[str, bytes]] = []
+        for line in head.split(b"\r\n") if crlf2 else ():
+            if line[:1] in (b" ", b"\t") and self._fields:
+                name, raw = self._fields[-1]
+                self._fields[-1] = (name, raw + line + b"\r\n")
+            else:
+                name = line.split(b":", 1)[0].decode("ascii", "replace").strip().lower()
+                self._fields.append((name, line + b"\r\n"))
 
     @classmethod
     def load(cls, folder: Path, unsubscribe_url: str = "", secret: str = "") -> Outbox:
@@ -537,6 +560,36 @@ class Outbox:
             self._personalise(msg, self.unsubscribe_url(r))
         return msg
 
+    def message_bytes(
+        self,
+        r: Recipient,
+        *,
+        test: bool = False,
+        message_id: str = "",
+        now: dt.datetime | None = None,
+    ) -> bytes:
+        """The copy for ``r`` as it goes on the wire; the same message as
+        :meth:`message`, without re-encoding the bodies when nothing in them changes."""
+        if self.pattern or not self._fields:
+            return message.to_bytes(self.message(r, test=test, message_id=message_id, now=now))
+        new = {
+            "To": str(Address(display_name=r.name, addr_spec=r.email)),
+            "Date": format_datetime(now or dt.datetime.now(dt.UTC)),
+            "Message-ID": message_id or self.new_message_id(),
+        }
+        if test:
+            new["Subject"] = "[TEST] " + self.subject
+        by_lower = {k.lower(): k for k in new}
+        out = []
+        for name, raw in self._fields:
+            if name in by_lower:
+                key = by_lower.pop(name)
+                out.append(_fold(key, new[key]))
+            else:
+                out.append(raw)
+        out += [_fold(key, new[key]) for key in by_lower.values()]
+        return b"".join(out) + b"\r\n" + self._body
+
     def new_message_id(self) -> str:
         return make_msgid(domain=self.sender.domain)
 
@@ -562,6 +615,11 @@ class Outbox:
         for name, value in list(msg.items()):
             if self.pattern in str(value):
                 msg.replace_header(name, str(value).replace(self.pattern, url))
+
+
+def _fold(name: str, value: str) -> bytes:
+    """One header field as wire bytes: RFC 2047 for non-ASCII, folded, CRLF."""
+    return str(SMTP.header_factory(name, value).fold(policy=SMTP)).encode("ascii")
 
 
 def _parse(eml: bytes) -> EmailMessage:
@@ -591,7 +649,7 @@ def esp_payload(msg: EmailMessage) -> dict[str, object]:
     for part in msg.walk():
         ctype = part.get_content_type()
         if ctype in bodies and not bodies[ctype]:
-            bodies[ctype] = _text_of(part)
+            bodies[ctype] = _text_of(part).replace("\r\n", "\n")
     return {
         "from": str(msg["From"]),
         "to": str(msg["To"]),
@@ -797,7 +855,7 @@ def deliver_all(
                 try:
                     if not transport.is_open:
                         transport.open()
-                    data = message.to_bytes(outbox.message(r, test=options.test, message_id=mid))
+                    data = outbox.message_bytes(r, test=options.test, message_id=mid)
                     pacer.wait()
                     before = functools.partial(mark, issue, r.email, "sending", message_id=mid)
                     reply = transport.send(sender, r.email, data, before)
@@ -833,7 +891,7 @@ def deliver_all(
                     queue.popleft()
                     sent_any = True
                     failures_in_a_row = 0
-                    mark(issue, r.email, "sent", reply)
+                    mark(issue, r.email, "sent", reply, defer=True)
                     done(Outcome(r.email, WRITTEN if options.dry_run else SENT, reply))
         finally:
             transport.close()
@@ -850,7 +908,9 @@ def deliver_all(
     )
 
 
-def _no_mark(issue: str, email: str, state: str, reply: str = "", message_id: str = "") -> None:
+def _no_mark(
+    issue: str, email: str, state: str, reply: str = "", message_id: str = "", defer: bool = False
+) -> None:
     return None
 
 

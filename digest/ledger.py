@@ -21,9 +21,11 @@ States and what a re-run does with them:
 ``refused``
     the server refused the recipient permanently (5xx): reported, not retried.
 
-Every change is its own committed transaction with ``synchronous=FULL``, so
-the state on disk is never behind the conversation with the server by more
-than the one message in flight. A lock file keeps two ``digest send`` runs
+Every change is committed with ``synchronous=FULL`` before the conversation
+with the server goes on, with one saving: ``sent`` is committed together with
+the next recipient's ``sending`` (one disk sync per message, not two). A crash
+in between leaves that recipient ``sending``, i.e. uncertain and not sent
+again: the same guarantee, a slightly wider window. A lock file keeps two ``digest send`` runs
 from working on the same ledger at once.
 """
 
@@ -82,6 +84,7 @@ class Ledger:
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
         self.readonly = readonly
+        self._deferred: list[tuple[object, ...]] = []
         try:
             if readonly:
                 if path.is_file():
@@ -101,18 +104,10 @@ class Ledger:
             ) from exc
 
     def close(self) -> None:
-        self._db.close()
-
-    def _write(self, sql: str, args: Iterable[object] = ()) -> None:
-        if self.readonly:
-            return
         try:
-            self._db.execute(sql, tuple(args))
-        except sqlite3.Error as exc:
-            raise DigestError(
-                f"{self.path}: cannot update the send ledger: {exc}",
-                hint="free some disk space; then re-run: nobody is sent twice",
-            ) from exc
+            self.flush()
+        finally:
+            self._db.close()
 
     def register(self, issue: str, subject: str, emails: Iterable[str]) -> None:
         """Add the issue and a ``pending`` row for every recipient not seen yet."""
@@ -154,16 +149,40 @@ class Ledger:
         return int(row[0])
 
     def mark(
-        self, issue: str, email: str, state: str, reply: str = "", message_id: str = ""
+        self,
+        issue: str,
+        email: str,
+        state: str,
+        reply: str = "",
+        message_id: str = "",
+        defer: bool = False,
     ) -> None:
-        """Record one recipient's new state (committed before returning)."""
+        """Record one recipient's new state: committed before returning, or with
+        ``defer`` together with the next change (or :meth:`flush`, or closing)."""
         assert state in STATES
         bump = 1 if state == "sending" else 0
-        self._write(
-            "UPDATE sends SET state = ?, reply = ?, message_id = COALESCE(NULLIF(?, ''), "
-            "message_id), attempts = attempts + ?, updated = ? WHERE issue = ? AND email = ?",
-            (state, reply, message_id, bump, _now(), issue, email),
-        )
+        self._deferred.append((state, reply, message_id, bump, _now(), issue, email))
+        if not defer:
+            self.flush()
+
+    def flush(self) -> None:
+        rows, self._deferred = self._deferred, []
+        if self.readonly or not rows:
+            return
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(
+                    "UPDATE sends SET state = ?, reply = ?, message_id = COALESCE(NULLIF(?, ''), "
+                    "message_id), attempts = attempts + ?, updated = ? "
+                    "WHERE issue = ? AND email = ?",
+                    rows,
+                )
+        except sqlite3.Error as exc:
+            raise DigestError(
+                f"{self.path}: cannot update the send ledger: {exc}",
+                hint="free some disk space; then re-run: nobody is sent twice",
+            ) from exc
 
 
 @contextmanager

@@ -47,15 +47,15 @@ class Mailbox:
     on_data: Any = None  # called (in the server thread) before a message is stored
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
         return responses
 
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
         envelope.mail_from = address
         return "250 OK"
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return self.refuse[address]
         if self.defer.get(address, 0) > 0:
@@ -64,7 +64,7 @@ class Mailbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         if self.on_data is not None:
             self.on_data(envelope)
         with self.lock:
@@ -119,7 +119,7 @@ def smtp_server(
                 and auth_data.login.decode() == user
                 and auth_data.password.decode() == password
             )
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         kwargs["authenticator"] = authenticator
         kwargs["auth_required"] = True
