@@ -248,3 +248,18 @@ def test_themes_suggest_more_than_articles_is_an_error(seeds):
     result = run("themes", str(seeds), "--suggest", "9")
     assert result.exit_code == 1
     assert "--suggest 9: there are 5 articles" in result.output
+
+
+def test_send_needs_exactly_one_kind_of_recipient(tmp_path):
+    none = run("send", str(tmp_path))
+    both = run("send", str(tmp_path), "--to", "a@example.org", "--test", "b@example.org")
+    for result in (none, both):
+        assert result.exit_code == 2
+        assert "give one of --to ADDR, --recipients FILE.csv or --test ADDR" in result.output
+
+
+def test_send_help_names_the_password_variable():
+    result = run("send", "--help")
+    assert result.exit_code == 0
+    assert "DIGEST_SMTP_PASSWORD" in result.output
+    assert "--password" not in result.output
