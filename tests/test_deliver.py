@@ -468,6 +468,9 @@ def test_personalised_unsubscribe_link(built_once, tmp_path):
     assert "?email=ann%2Bnews%40example.org&t=" in ann_text
     assert "?email=ann%2Bnews%40example.org&amp;t=" in ann_html
     assert "{email}" not in ann_text + ann_html
+    ann_url = outbox.unsubscribe_url(Recipient("ann+news@example.org"))
+    assert f"<{ann_url}>" in ann["List-Unsubscribe"]  # the header too (RFC 8058 one-click)
+    assert "{" not in str(ann["List-Unsubscribe"])
     assert "bob%40example.org&t=tok%20en" in bob_text
     assert "ann" not in bob_text.split("Unsubscribe")[-1]
     built = (out / "digest.txt").read_text(encoding="utf-8").rstrip("\n")
@@ -511,7 +514,8 @@ def test_esp_payload_skips_mime_headers(out):
     outbox = Outbox.load(out)
     payload = esp_payload(outbox.message(Recipient("a@example.org")))
     assert payload["subject"] == "International Health Digest – November 2024"
-    assert set(payload["headers"]) == {"Message-ID"}
+    assert "Message-ID" in payload["headers"] and "List-Id" in payload["headers"]
+    assert not {"Content-Type", "MIME-Version", "From", "To", "Date"} & set(payload["headers"])
 
 
 def test_ledger_rows_after_a_send(out, tmp_path):
