@@ -100,7 +100,8 @@ def watched_paths(config: Config, sources: Sequence[str]) -> list[Path]:
     from .render import builtin_templates
 
     paths = [Path(s) for s in (sources or config.build.sources)]
-    paths.append(builtin_templates())
+    with contextlib.suppress(DigestError):  # no built-in templates: the build says so
+        paths.append(builtin_templates())
     if config.templates.dir:
         paths.append(Path(config.templates.dir))
     paths.append(Path(config.path or DEFAULT_CONFIG_NAME))
