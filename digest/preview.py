@@ -5,8 +5,9 @@ rebuilds whenever an article, a template or the config file changes. Parts:
 
 - :func:`snapshot` / :func:`changes`: what is watched, by polling file
   times (portable, no extra dependency);
-- :class:`Preview`: the state the server shows: the last good build, the last
-  error, whether a build is running. A failed build keeps the last good one;
+- :class:`Preview`: the state the server shows: the last good build (with
+  what ``digest check`` finds in it), the last error, whether a build is
+  running. A failed build keeps the last good one;
 - :class:`Handler`: answers a fixed set of paths only. A file is served when
   the request path is exactly ``/`` plus the name of a file of the build,
   compared as a string without decoding, so ``/../x``, ``%2e%2e%2f``,
@@ -211,15 +212,18 @@ def envelope_of(eml: bytes | None, fallback_subject: str, fallback_sender: str) 
     return Envelope(sender=name, subject=subject, date=date)
 
 
-def check_findings(result: Any, config: Config) -> tuple[str, ...] | None:
-    """The findings of ``digest check`` for a build, or None when this version
-    of digest has no ``digest check``.
+Finding = tuple[str, str]  # (level, "rule: detail")
 
-    PLACEHOLDER (#4): ``digest/check.py`` is being written for issue #4. When
-    it lands, call it here and return one line per finding; the page already
-    shows them (see ``Preview.page``, section ``#findings``).
-    """
-    return None
+
+def check_findings(files: dict[str, bytes], config: Config) -> tuple[Finding, ...]:
+    """What ``digest check`` says about a build. A crash of the checker is
+    shown as a finding; it does not fail the preview."""
+    from .check import check_files
+
+    try:
+        return tuple((f.level, f"{f.rule}: {f.detail}") for f in check_files(files, config))
+    except Exception as exc:
+        return (("error", f"digest check failed: {type(exc).__name__}: {exc}"),)
 
 
 @dataclass(frozen=True)
@@ -234,17 +238,19 @@ class GoodBuild:
     text: str
     articles: int
     sections: int
-    warnings: tuple[str, ...]
-    findings: tuple[str, ...] | None
+    warnings: tuple[str, ...]  # build warnings other than the findings
+    findings: tuple[Finding, ...]
     seconds: float
     finished: str
 
 
 class _Ticker:
-    """Prints "still building" with the elapsed time while a long build runs."""
+    """Prints "still building" with the elapsed time and the articles done so
+    far, every ``every`` seconds while a long build runs."""
 
     def __init__(self, log: Log, every: float, started: float) -> None:
         self.log, self.every, self.started = log, every, started
+        self.status = ""
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, name="digest-preview-ticker", daemon=True)
 
@@ -256,9 +262,14 @@ class _Ticker:
         self.done.set()
         self.thread.join()
 
+    def progress(self, done: int, total: int) -> None:
+        """The pipeline's callback after each summarized article."""
+        self.status = f" ({done}/{total} articles summarized)"
+
     def _run(self) -> None:
         while not self.done.wait(self.every):
-            self.log(f"  still building… {time.monotonic() - self.started:.0f} s")
+            elapsed = time.monotonic() - self.started
+            self.log(f"  still building… {elapsed:.0f} s{self.status}")
 
 
 def _clock() -> str:
@@ -346,10 +357,10 @@ class Preview:
         self.log(f"{_clock()} building{reason}…")
         number = self.count + 1
         try:
-            with _Ticker(self.log, self.tick, started):
+            with _Ticker(self.log, self.tick, started) as ticker:
                 config = self.load_config()
                 self.config = config
-                result = build(config, self.sources or None)
+                result = build(config, self.sources or None, ticker.progress)
                 if self.closed:
                     return False
                 folder = self.root / f"build-{number}"
@@ -374,6 +385,8 @@ class Preview:
             shutil.rmtree(previous.folder, ignore_errors=True)
         for warning in good.warnings:
             self.log(f"warning: {warning}")
+        for level, text in good.findings:
+            self.log(f"check: {level}: {text}")
         self.log(
             f"{_clock()} built {good.articles} article{'s' * (good.articles != 1)} in "
             f"{good.sections} section{'s' * (good.sections != 1)} in {good.seconds:.1f} s"
@@ -397,6 +410,10 @@ class Preview:
         html_text = rendered.get("digest.html").decode("utf-8", "replace")
         text = rendered.get("digest.txt").decode("utf-8", "replace")
         eml = rendered.get("digest.eml") if "digest.eml" in names else None
+        findings = check_findings(dict(rendered.files), config)
+        # the pipeline adds the findings to its warnings; show them once, as findings
+        found = tuple(text for _, text in findings)
+        warnings = tuple(w for w in result.warnings if not w.startswith(found))
         return GoodBuild(
             number=number,
             folder=folder,
@@ -406,8 +423,8 @@ class Preview:
             text=text,
             articles=len(result.digest.articles),
             sections=len(result.digest.sections),
-            warnings=tuple(result.warnings),
-            findings=check_findings(result, config),
+            warnings=warnings,
+            findings=findings,
             seconds=time.monotonic() - started,
             finished=_clock(),
         )
@@ -507,14 +524,17 @@ def render_page(good: GoodBuild | None, error: str | None, building: bool, gener
         text = f'<pre id="text-view">{_e(good.text)}</pre>'
         src = f"/digest.html?build={good.number}"
         warnings = "".join(f"<li>{_e(w)}</li>" for w in good.warnings)
-        if good.findings is None:
-            # PLACEHOLDER (#4): shown until digest/check.py exists; see check_findings().
-            checks = "<p>Checks: <code>digest check</code> is not available in this version.</p>"
-        elif good.findings:
-            items = "".join(f"<li>{_e(f)}</li>" for f in good.findings)
-            checks = f"<p>Checks: {len(good.findings)} finding(s)</p><ul>{items}</ul>"
-        else:
-            checks = "<p>Checks: no findings.</p>"
+        errors = sum(level == "error" for level, _ in good.findings)
+        checks = (
+            f"<p>digest check: {errors} error{'s' * (errors != 1)}, "
+            f"{len(good.findings) - errors} warning{'s' * (len(good.findings) - errors != 1)}</p>"
+        )
+        if good.findings:
+            items = "".join(
+                f'<li class="{_e(level)}">{_e(level)}: {_e(text)}</li>'
+                for level, text in good.findings
+            )
+            checks += f"<ul>{items}</ul>"
         findings = (
             f'<section id="findings">{checks}'
             + (f"<p>Build warnings:</p><ul>{warnings}</ul>" if warnings else "")
@@ -602,6 +622,8 @@ body[data-view="text"] #frame-wrap { display: none; }
   background: var(--card); white-space: pre-wrap; font: 14px/1.5 ui-monospace, Menlo, monospace; }
 body[data-view="text"] #text-view { display: block; }
 #findings { margin: 0 auto 24px; max-width: 800px; color: var(--muted); font-size: 14px; }
+#findings li.error { color: #cf222e; }
+#findings li.warning { color: #9a6700; }
 """
 
 PAGE_JS = r"""

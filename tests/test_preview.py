@@ -30,6 +30,7 @@ from digest.config import Config, NewsletterConfig
 from digest.errors import DigestError
 from digest.preview import (
     Preview,
+    _Ticker,
     bind,
     changes,
     envelope_of,
@@ -243,6 +244,35 @@ def test_a_long_build_prints_progress(tmp_path):
     assert re.fullmatch(r"\S+ built 2 articles in \d+ sections? in [\d.]+ s", preview.logs[-1])
 
 
+def test_progress_lines_count_the_summarized_articles():
+    logs: list[str] = []
+    with _Ticker(logs.append, 0.05, time.monotonic()) as ticker:
+        time.sleep(0.12)
+        ticker.progress(3, 10)
+        time.sleep(0.12)
+    assert logs[0].startswith("  still building… ") and logs[0].endswith(" s")
+    assert logs[-1].endswith(" s (3/10 articles summarized)")
+
+
+def test_the_page_shows_what_digest_check_finds_once_and_escaped(tmp_path):
+    articles = tmp_path / "articles"
+    write_articles(articles)
+    nl = replace(NewsletterConfig(), unsubscribe_url='javascript:alert("<x>")')
+    config = Config(newsletter=nl)
+    preview = make_preview(tmp_path, lambda: config, [str(articles)])
+    assert preview.rebuild()
+    page = preview.page()
+    findings = page.split('<section id="findings">', 1)[1].split("</section>", 1)[0]
+    assert re.search(r"digest check: [1-9]\d* errors?, \d+ warnings?", findings)
+    assert (
+        '<li class="error">error: config-links: newsletter.unsubscribe_url is not https:'
+        in findings
+    )
+    assert "&lt;x&gt;" in findings and "<x>" not in page
+    assert "config-links" not in page.replace(findings, "")  # shown once, as a finding
+    assert any(line.startswith("check: error: config-links: ") for line in preview.logs)
+
+
 def test_a_port_in_use_moves_to_the_next_free_one(tmp_path):
     logs: list[str] = []
     preview = Preview(tmp_path, Config, [], Config(), log=logs.append)
@@ -385,6 +415,7 @@ def test_live_preview_in_chromium(project, browser):
         lead_text = " ".join((lead.text_content() or "").split())
         assert len(lead_text) >= 60
         expect(preheader).to_contain_text(lead_text[:60])
+        expect(page.locator("#findings")).to_contain_text("digest check: 0 errors")
 
         # change a title on disk: the page follows by itself, without reloading
         page.evaluate("window.notReloaded = true")
