@@ -797,14 +797,18 @@ def check_text(text: str, html: str | None = None) -> list[Finding]:
         )
     if html is not None:
         flat = " ".join(text.split()).casefold()
-        missing = [t for level, t in headings(html) if level > 1 and t.casefold() not in flat]
+        # themes (h2), articles (h3) and list items (the contents, articles
+        # listed by title) must all be in the text version too
+        items = [t for level, t in headings(html) if level > 1]
+        items += [" ".join(n.text().split()) for n in parse_html(html).root.iter() if n.tag == "li"]
+        missing = [t for t in items if t and t.casefold() not in flat]
         if missing:
             found.append(
                 Finding(
                     "error",
                     "text-consistency",
-                    f"{len(missing)} heading(s) of the HTML missing from digest.txt, "
-                    f"e.g. {_snippet(missing[0])}",
+                    f"{len(missing)} heading(s) or list item(s) of the HTML missing from "
+                    f"digest.txt, e.g. {_snippet(missing[0])}",
                 )
             )
     return found

@@ -152,6 +152,9 @@ def test_text_rules(good):
     no_unsub = "\n".join(line for line in text.splitlines() if "nsubscribe" not in line)
     assert "text-unsubscribe" in errors(check_text(no_unsub, html))
     assert "text-consistency" in errors(check_text(text.replace("Hospitals agree", "Other"), html))
+    assert "text-consistency" in errors(
+        check_text(text, html.replace("</ul>", "<li>Only in the HTML</li></ul>", 1))
+    )
     assert "text-links" in errors(check_text(text.replace("[1] https", "[9] https"), html))
 
 
