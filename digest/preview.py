@@ -369,6 +369,8 @@ class Preview:
         except DigestError as exc:
             message = f"error: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else "")
             return self._failed(message)
+        except KeyboardInterrupt:  # Ctrl-C reached the worker processes of the build
+            return self._failed("error: the build was interrupted")
         except Exception as exc:  # a bug must not stop the preview: show it
             if self.debug:
                 self.log(traceback.format_exc().rstrip())

@@ -179,7 +179,7 @@ def test_a_failed_build_is_shown_and_the_last_good_build_stays(tmp_path):
 
     def load() -> Config:
         value = current["config"]
-        if isinstance(value, Exception):
+        if isinstance(value, BaseException):
             raise value
         return value
 
@@ -203,6 +203,12 @@ def test_a_failed_build_is_shown_and_the_last_good_build_stays(tmp_path):
     current["config"] = replace(Config(), summary=replace(Config().summary, summarizer="nope"))
     assert not preview.rebuild()
     assert "unknown summarizer" in preview.state()["error"]
+
+    # Ctrl-C in a terminal reaches the build's worker processes too; their
+    # KeyboardInterrupt comes back to the watcher thread, which must not die
+    current["config"] = KeyboardInterrupt()
+    assert not preview.rebuild()
+    assert preview.state()["error"] == "error: the build was interrupted"
 
     current["config"] = Config()
     write_articles(articles, title="Fixed title")
