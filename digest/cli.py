@@ -400,7 +400,9 @@ def send(
         paths = deliver.export_json(plan, export_json)
         click.echo(f"Wrote {len(paths)} JSON payload(s) into {export_json}/")
         return
-    with click.progressbar(length=len(plan.recipients), label="Sending", file=sys.stderr) as bar:
+    with click.progressbar(
+        length=len(plan.recipients), label="Writing" if dry_run else "Sending", file=sys.stderr
+    ) as bar:
         report = deliver.run_send(
             plan,
             config.smtp,

@@ -18,8 +18,8 @@ Failures, and what happens:
 - a dropped connection, a timeout or a 421 reply: reconnect after a backoff
   (``smtp.backoff`` seconds, doubled each time); after ``smtp.retries``
   failures in a row the run stops and the rest stay pending for a re-run;
-- another 4xx reply for a recipient: that recipient is tried again later in
-  the run, up to ``smtp.retries`` times;
+- another 4xx reply for a recipient: that recipient waits (the same backoff)
+  while the others go on, up to ``smtp.retries`` times in the run;
 - a 5xx reply for a recipient: recorded as refused, reported, the others go on;
 - the server refusing the sender, AUTH or the TLS certificate: an error that
   stops the run (it would fail the same way for everyone).
@@ -45,7 +45,6 @@ import ssl
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.headerregistry import Address
@@ -478,6 +477,8 @@ class Outbox:
             )
         self.sender: Address = addresses[0]
         self.subject = str(template.get("Subject", ""))
+        built_id = re.search(r"@([A-Za-z0-9.-]+)>", str(template.get("Message-ID", "")))
+        self.id_domain = built_id[1] if built_id else self.sender.domain
         self.pattern = unsubscribe_url if _PLACEHOLDER.search(unsubscribe_url) else ""
         self.secret = secret
         # the header fields as raw lines, and the body bytes, for copies that only
@@ -591,7 +592,7 @@ class Outbox:
         return b"".join(out) + b"\r\n" + self._body
 
     def new_message_id(self) -> str:
-        return make_msgid(domain=self.sender.domain)
+        return make_msgid(domain=self.id_domain)
 
     def _personalise(self, msg: EmailMessage, url: str) -> None:
         forms = [(self.pattern, url)]
@@ -813,7 +814,7 @@ def deliver_all(
     if record:
         ledger.register(issue, outbox.subject, [r.email for r in recipients])
         entries = ledger.entries(issue)
-    queue: deque[Recipient] = deque()
+    queue: list[Recipient] = []
     message_ids: dict[str, str] = {}
     for r in recipients:
         e = entries.get(r.email)
@@ -838,6 +839,7 @@ def deliver_all(
             )
 
     attempts: dict[str, int] = {}
+    due: dict[str, float] = {}  # a recipient deferred by a 4xx waits until then
     failures_in_a_row = 0
     sent_any = False
     stopped = ""
@@ -850,7 +852,15 @@ def deliver_all(
                 if guard.requested:
                     interrupted = True
                     break
-                r = queue[0]
+                now = time.monotonic()
+                picked = next((x for x in queue if due.get(x.email, 0.0) <= now), None)
+                if picked is None:  # everyone left is waiting after a 4xx
+                    wait = min(due[x.email] for x in queue) - now
+                    if wait > 5:
+                        transport.close()  # do not hold an idle connection open
+                    guard.sleep(wait)
+                    continue
+                r = picked
                 mid = message_ids.setdefault(r.email, outbox.new_message_id())
                 try:
                     if not transport.is_open:
@@ -860,11 +870,13 @@ def deliver_all(
                     before = functools.partial(mark, issue, r.email, "sending", message_id=mid)
                     reply = transport.send(sender, r.email, data, before)
                 except RefusedError as exc:
-                    queue.popleft()
+                    queue.remove(r)
                     mark(issue, r.email, "refused", exc.reply)
                     done(Outcome(r.email, REFUSED, exc.reply))
                     failures_in_a_row = 0
                 except TransientError as exc:
+                    # no 250 came back: by SMTP's rules the server did not take the
+                    # message, so sending it again is right (at least once)
                     mark(issue, r.email, "pending", exc.reply)
                     n = attempts[r.email] = attempts.get(r.email, 0) + 1
                     if exc.connection:
@@ -880,15 +892,13 @@ def deliver_all(
                             stopped = f"gave up after {failures_in_a_row} tries: {exc.reply}"
                             break
                         guard.sleep(options.backoff * 2 ** (failures_in_a_row - 1))
-                    else:
-                        queue.popleft()
-                        if n > options.retries:
-                            done(Outcome(r.email, FAILED, exc.reply))
-                        else:
-                            queue.append(r)
-                            guard.sleep(options.backoff * 2 ** (n - 1))
+                    elif n > options.retries:
+                        queue.remove(r)
+                        done(Outcome(r.email, FAILED, exc.reply))
+                    else:  # this recipient waits; the others go on
+                        due[r.email] = time.monotonic() + options.backoff * 2 ** (n - 1)
                 else:
-                    queue.popleft()
+                    queue.remove(r)
                     sent_any = True
                     failures_in_a_row = 0
                     mark(issue, r.email, "sent", reply, defer=True)

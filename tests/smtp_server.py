@@ -2,11 +2,13 @@
 
 ``Mailbox`` keeps what it accepted and can misbehave on request: refuse
 recipients with a given reply, drop the connection at DATA once it holds
-``drop_after`` messages (for good, or once), or answer 4xx a few times.
+``drop_after`` messages (for good, or once), answer 4xx a few times, or be
+slow to answer MAIL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import ssl
@@ -43,6 +45,8 @@ class Mailbox:
     defer: dict[str, int] = field(default_factory=dict)  # address -> times to answer 451
     drop_after: int | None = None  # drop the connection at DATA once this many are held
     drop_once: bool = False
+    stall: int = 0  # this many MAIL commands get their reply only after stall_seconds
+    stall_seconds: float = 1.0
     connections: int = 0
     on_data: Any = None  # called (in the server thread) before a message is stored
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -52,6 +56,9 @@ class Mailbox:
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.stall > 0:
+            self.stall -= 1
+            await asyncio.sleep(self.stall_seconds)
         envelope.mail_from = address
         return "250 OK"
 

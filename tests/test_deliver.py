@@ -553,3 +553,25 @@ def test_the_fast_copy_is_the_same_message_as_the_parsed_one(out):
     assert fast["To"].addresses[0].display_name == 'Jürgen "JJ" Müller, Esq.'
     assert parts(fast) == parts(slow)
     assert raw.isascii() and all(len(line) <= 998 for line in raw.split(b"\r\n"))
+
+
+def test_a_timeout_is_retried_on_a_new_connection(out, tmp_path):
+    box = Mailbox(stall=1, stall_seconds=1.0)
+    with smtp_server(box) as (box, port):
+        before = box.connections
+        config = write_config(tmp_path, port, timeout=0.3)
+        result = send(config, str(out), "--to", "a@example.org", "--to", "b@example.org")
+        connections = box.connections - before
+    assert result.exit_code == 0, result.output
+    assert box.copies("a@example.org") == 1 and box.copies("b@example.org") == 1
+    assert connections == 2
+
+
+def test_message_ids_use_the_domain_of_the_built_one(out):
+    eml = out / "digest.eml"
+    data = eml.read_bytes()
+    built = message_from_bytes(data, policy=email_policy.default)["Message-ID"]
+    eml.write_bytes(data.replace(built.encode(), b"<abc@lists.example.net>"))
+    outbox = Outbox.load(out)
+    first, second = outbox.new_message_id(), outbox.new_message_id()
+    assert first != second and first.endswith("@lists.example.net>")
