@@ -13,15 +13,25 @@ How an article finds its theme:
    :data:`DOC_LENGTH` words contains it, ``df = 1 - exp(-p * DOC_LENGTH)``,
    and ``idf = -log(df)``. For a language without a table, the batch's own
    document frequencies (smoothed, themes included) stand in.
-3. Profiles. Each theme starts as a profile of its name and keywords (both
+3. Word vectors. The same weights, pushed through a small vector per stem
+   (``data/vectors_<lang>.npz``, from GloVe), give each text a dense vector
+   too, so "sprinter" and "football" meet. The direction every text shares,
+   and the one all the themes share, are taken out. A text's vector is the
+   unit tf-idf part times ``sqrt(1 - SEMANTIC)`` next to the unit dense part
+   times ``sqrt(SEMANTIC)``: a dot product blends the two cosines.
+4. Profiles. Each theme starts as a profile of its name and keywords (both
    weighted up), description and ``examples`` (articles that belong).
-4. Re-centring. Articles are scored against the profiles (cosine); each
-   theme then moves towards the articles it attracted: its profile becomes
-   seed + the mean of those articles, as in Rocchio feedback or seeded
-   k-means, for :data:`ROUNDS` rounds or until nothing changes. This is what
-   lets a theme given five keywords recognise articles that use none of them.
-5. Decision. The best score wins (the theme listed first wins a tie); below
-   the threshold the article goes to the "Other" section. Front matter
+5. Re-centring. Articles are scored against the profiles; each theme then
+   moves towards the articles it attracted: its centroid becomes
+   ``unit(seed + unit(sum of those articles))``, as in Rocchio feedback or
+   seeded k-means, for :data:`ROUNDS` rounds or until nothing changes. An
+   article is left out of its own theme's sum, so a first mistake can be
+   undone. This is what lets a theme given five keywords recognise articles
+   that use none of them.
+6. Decision. The best score wins (the theme listed first wins a tie). The
+   article's fit with the winner's own profile (before re-centring) decides
+   "Other": below the threshold it goes there, and it moves no theme, so a
+   batch about something else does not drag the themes along. Front matter
    ``theme:`` overrides everything.
 
 The words that decided it are the article's words that pull it most towards
@@ -39,7 +49,7 @@ import random
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +70,7 @@ DOC_LENGTH = 400  # words in a typical article, for the background df model
 UNKNOWN_CENTIBELS = 750  # a word the background table lacks: rarer than all listed
 ROUNDS = 10  # re-centring rounds (most batches settle in two or three)
 FEEDBACK = 1.0  # weight of the attracted articles' mean against the seed profile
+SEMANTIC = 0.3  # share of the word-vector cosine in a score (the rest: tf-idf)
 REASONS = 5  # words shown per article
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -73,42 +84,36 @@ def _term_cache(language: str) -> dict[str, str]:
     return {}
 
 
+def _stem_of(word: str, language: str, cache: dict[str, str]) -> str:
+    """The stem of a lower-case ``word``, "" for a stop word, a number or a
+    lone letter; remembered in ``cache``."""
+    if (
+        word in stop_words(language)
+        or any(ch.isdigit() for ch in word)
+        or (len(word) < 2 and language not in UNSPACED)
+    ):
+        s = ""
+    else:
+        s = stemmer(language)(word.replace("’", "'"))
+    cache[word] = s
+    return s
+
+
 def terms(text: str, language: str = "en") -> list[str]:
     """The stems of the content words of ``text``, in order."""
     cache = _term_cache(language)
     out: list[str] = []
-    get = cache.get
     for w in words(text.lower(), language):
-        s = get(w)
+        s = cache.get(w)
         if s is None:
-            if (
-                w in stop_words(language)
-                or any(ch.isdigit() for ch in w)
-                or (len(w) < 2 and language not in UNSPACED)
-            ):
-                s = ""
-            else:
-                s = stemmer(language)(w.replace("’", "'"))
-            cache[w] = s
+            s = _stem_of(w, language, cache)
         if s:
             out.append(s)
     return out
 
 
-def surface_forms(texts: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """stem -> its most frequent word in ``(text, language)`` pairs (first seen wins ties)."""
-    counts: dict[str, Counter[str]] = {}
-    for text, language in texts:
-        cache = _term_cache(language)
-        terms(text, language)  # fill the cache
-        for w in words(text.lower(), language):
-            s = cache.get(w)
-            if s:
-                counts.setdefault(s, Counter())[w] += 1
-    return {s: c.most_common(1)[0][0] for s, c in counts.items()}
-
-
 Bag = dict[str, float]  # stem -> weighted count
+Forms = dict[str, Counter[str]]  # stem -> how often each word with that stem was seen
 
 
 def _add(bag: Bag, stems: Sequence[str], weight: float = 1.0) -> Bag:
@@ -117,10 +122,31 @@ def _add(bag: Bag, stems: Sequence[str], weight: float = 1.0) -> Bag:
     return bag
 
 
-def article_counts(article: Article) -> Bag:
-    """The article's stems: the title counts :data:`TITLE_WEIGHT` times."""
-    bag = _add({}, terms(article.title, article.language), TITLE_WEIGHT)
-    return _add(bag, terms(article.body, article.language))
+def article_counts(article: Article, forms: Forms | None = None) -> Bag:
+    """The article's stems: the title counts :data:`TITLE_WEIGHT` times.
+    ``forms``, when given, collects the words behind each stem."""
+    language = article.language
+    cache = _term_cache(language)
+    bag: Bag = {}
+    for text, weight in ((article.title, TITLE_WEIGHT), (article.body, 1.0)):
+        for w, c in Counter(words(text.lower(), language)).items():
+            s = cache.get(w)
+            if s is None:
+                s = _stem_of(w, language, cache)
+            if not s:
+                continue
+            bag[s] = bag.get(s, 0.0) + c * weight
+            if forms is not None:
+                seen = forms.get(s)
+                if seen is None:
+                    seen = forms[s] = Counter()
+                seen[w] += c
+    return bag
+
+
+def _surface(forms: Forms) -> dict[str, str]:
+    """stem -> its most frequent word (the first seen wins ties)."""
+    return {s: c.most_common(1)[0][0] for s, c in forms.items()}
 
 
 def theme_counts(theme: Theme, language: str = "en") -> Bag:
@@ -144,11 +170,8 @@ def background(language: str) -> dict[str, int] | None:
     path = DATA / f"background_{language}.txt.gz"
     if not path.is_file():
         return None
-    table: dict[str, int] = {}
-    for line in gzip.decompress(path.read_bytes()).decode("utf-8").splitlines():
-        stem, _, cb = line.partition(" ")
-        table[stem] = int(cb)
-    return table
+    fields = gzip.decompress(path.read_bytes()).decode("utf-8").split()
+    return dict(zip(fields[0::2], map(int, fields[1::2]), strict=True))
 
 
 def _idf_from_centibels(cb: int) -> float:
@@ -156,91 +179,152 @@ def _idf_from_centibels(cb: int) -> float:
     return -math.log(-math.expm1(-p * DOC_LENGTH))
 
 
+@lru_cache(maxsize=8)
+def word_vectors(language: str) -> tuple[dict[str, int], FloatArray] | None:
+    """stem -> row, and the rows: a unit vector per stem with the direction
+    shared by all text taken out, or None for a language without a table.
+
+    Derived from GloVe (public domain) by ``tools/make_vectors.py``; see
+    ``data/README.md``. The shared direction is the vector a generic article
+    would have (every stem weighted by its background document frequency
+    times idf); without removing it, every article looks like every theme.
+    """
+    import numpy as np
+
+    path = DATA / f"vectors_{language}.npz"
+    table = background(language)
+    if not path.is_file() or table is None:
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        stems: list[str] = z["stems"].tolist()
+        matrix = z["vectors"].astype(np.float64) / 127.0
+    cb = np.array([table.get(st, UNKNOWN_CENTIBELS) for st in stems], dtype=float)
+    p = 10.0 ** (-cb / 100.0)
+    df = -np.expm1(-p * DOC_LENGTH)
+    mean = _unit((df * -np.log(df)) @ matrix)
+    matrix = matrix - np.outer(matrix @ mean, mean)
+    return {st: i for i, st in enumerate(stems)}, matrix
+
+
 @dataclass(frozen=True)
 class Space:
-    """Articles as unit-length tf-idf rows over one vocabulary (CSR arrays)."""
+    """Articles as unit-length rows in two parts.
+
+    The lexical part is the tf-idf weights over the batch's vocabulary
+    (sparse: CSR arrays ``indptr``, ``indices``, ``data``), scaled by
+    ``sqrt(1 - SEMANTIC)``; the semantic part is the same weights pushed
+    through the word vectors (dense, ``emb``), scaled by ``sqrt(SEMANTIC)``.
+    A dot product of two rows is then a blend of the two cosines. Theme
+    profiles and centroids are dense vectors of :attr:`width` = vocabulary
+    + vector dimensions.
+    """
 
     vocab: dict[str, int]
     idf: FloatArray
     indptr: IntArray
     indices: IntArray
-    data: FloatArray
+    data: FloatArray  # lexical weights, scaled
+    vectors: FloatArray  # vocab x dims: each stem's vector (zeros when it has none)
+    emb: FloatArray  # rows x dims: the semantic part, scaled
+    emb_scale: FloatArray  # per row: sqrt(SEMANTIC) / |x| (x the unscaled embedding)
+    lex_scale: FloatArray  # per row: the scale of the lexical part
 
     @property
     def rows(self) -> int:
         return len(self.indptr) - 1
+
+    @property
+    def width(self) -> int:
+        return len(self.vocab) + int(self.vectors.shape[1])
 
     def row_ids(self) -> IntArray:
         import numpy as np
 
         return np.repeat(np.arange(self.rows), np.diff(self.indptr))
 
-    def dense(self, counts: Mapping[str, float]) -> FloatArray:
-        """A unit-length dense vector of ``counts`` (terms outside the vocabulary dropped)."""
+    def vector(self, counts: Mapping[str, float]) -> FloatArray:
+        """A unit-length profile of ``counts`` (terms outside the vocabulary dropped)."""
         import numpy as np
 
-        v = np.zeros(len(self.vocab))
+        lex = np.zeros(len(self.vocab))
         for t, c in counts.items():
             j = self.vocab.get(t)
             if j is not None and c > 0:
-                v[j] = (1.0 + math.log(c)) * self.idf[j]
-        n = float(np.linalg.norm(v))
-        return v / n if n else v
+                lex[j] = (1.0 + math.log(c)) * self.idf[j]
+        lex = _unit(lex)
+        emb = lex @ self.vectors
+        if not emb.any():
+            return np.concatenate([lex, emb])
+        a, b = _mix()
+        return _unit(np.concatenate([a * lex, b * _unit(emb)]))
 
     def scores(self, centroids: FloatArray) -> FloatArray:
-        """Cosine of every row with every centroid (rows x centroids)."""
+        """Dot product of every row with every centroid (rows x centroids)."""
         import numpy as np
 
+        v = len(self.vocab)
         ids = self.row_ids()
         out = np.zeros((self.rows, len(centroids)))
         for k, c in enumerate(centroids):
             out[:, k] = np.bincount(ids, weights=self.data * c[self.indices], minlength=self.rows)
+        if self.emb.shape[1]:
+            out += self.emb @ centroids[:, v:].T
         return out
-
-    def mean(self, mask: npt.NDArray[np.bool_]) -> FloatArray:
-        """The unit-length mean of the rows where ``mask`` is true (zeros when none)."""
-        import numpy as np
-
-        take = mask[self.row_ids()]
-        v = np.bincount(self.indices[take], weights=self.data[take], minlength=len(self.vocab))
-        return _unit(v.astype(float))
 
     def sum(self, mask: npt.NDArray[np.bool_]) -> FloatArray:
         """The sum of the rows where ``mask`` is true."""
         import numpy as np
 
         take = mask[self.row_ids()]
-        return np.bincount(
-            self.indices[take], weights=self.data[take], minlength=len(self.vocab)
-        ).astype(float)
+        lex = np.bincount(self.indices[take], weights=self.data[take], minlength=len(self.vocab))
+        return np.concatenate([lex.astype(float), self.emb[mask].sum(axis=0)])
+
+    def mean(self, mask: npt.NDArray[np.bool_]) -> FloatArray:
+        """The unit-length mean of the rows where ``mask`` is true (zeros when none)."""
+        return _unit(self.sum(mask))
 
     def dense_row(self, i: int) -> FloatArray:
         import numpy as np
 
-        v = np.zeros(len(self.vocab))
+        v = np.zeros(self.width)
         lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
         v[self.indices[lo:hi]] = self.data[lo:hi]
+        v[len(self.vocab) :] = self.emb[i]
         return v
 
-    def row(self, i: int) -> dict[int, float]:
-        lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
-        return dict(zip(self.indices[lo:hi].tolist(), self.data[lo:hi].tolist(), strict=True))
+
+def _mix() -> tuple[float, float]:
+    return math.sqrt(1.0 - SEMANTIC), math.sqrt(SEMANTIC)
 
 
-def build_space(bags: Sequence[Bag], extra: Sequence[Bag] = (), language: str = "en") -> Space:
-    """Index ``bags`` (rows) over the vocabulary of ``bags`` and ``extra`` (themes)."""
+def build_space(
+    bags: Sequence[Bag],
+    extra: Sequence[Bag] = (),
+    language: str = "en",
+    shared: Sequence[Bag] = (),
+) -> Space:
+    """Index ``bags`` (rows) over the vocabulary of ``bags`` and ``extra`` (themes).
+
+    ``shared``: when two or more bags are given (the themes), the direction
+    their word vectors have in common is taken out of every word vector, so
+    the semantic part compares articles on what tells the themes apart
+    (three health themes all look like a health article otherwise).
+    """
     import numpy as np
 
     vocab: dict[str, int] = {}
-    for bag in (*bags, *extra):
+    keys = [t for bag in bags for t in bag]
+    for t in keys:
+        if t not in vocab:
+            vocab[t] = len(vocab)
+    for bag in extra:
         for t in bag:
             if t not in vocab:
                 vocab[t] = len(vocab)
     table = background(language)
     if table is not None:
-        idf = np.array(
-            [_idf_from_centibels(table.get(t, UNKNOWN_CENTIBELS)) for t in vocab], dtype=float
-        )
+        cb = np.fromiter((table.get(t, UNKNOWN_CENTIBELS) for t in vocab), float, len(vocab))
+        idf = -np.log(-np.expm1(-(10.0 ** (-cb / 100.0)) * DOC_LENGTH))
     else:  # no background for this language: the batch's own, smoothed
         df = np.zeros(len(vocab))
         for bag in (*bags, *extra):
@@ -248,21 +332,53 @@ def build_space(bags: Sequence[Bag], extra: Sequence[Bag] = (), language: str = 
         n = len(bags) + len(extra)
         idf = np.log((n + 1) / (df + 0.5))
     idf = np.maximum(idf, 1e-3)
-    indptr = np.zeros(len(bags) + 1, dtype=np.int64)
-    indices: list[int] = []
-    data: list[float] = []
-    for i, bag in enumerate(bags):
-        cols = [vocab[t] for t in bag]
-        w = (1.0 + np.log(np.fromiter(bag.values(), float, len(bag)))) * idf[cols]
-        indices.extend(cols)
-        data.extend(_unit(w).tolist())
-        indptr[i + 1] = len(indices)
+    wv = word_vectors(language) if SEMANTIC > 0 else None
+    if wv is None:
+        vectors = np.zeros((len(vocab), 0))
+    else:
+        rows, matrix = wv
+        where = np.fromiter((rows.get(t, -1) for t in vocab), np.int64, len(vocab))
+        vectors = np.zeros((len(vocab), matrix.shape[1]))
+        vectors[where >= 0] = matrix[where[where >= 0]]
+        if len(shared) >= 2:
+            common = np.zeros(matrix.shape[1])
+            for bag in shared:
+                cols = [vocab[t] for t, c in bag.items() if c > 0]
+                w = (1.0 + np.log([c for c in bag.values() if c > 0])) * idf[cols]
+                common = common + _unit(_unit(w) @ vectors[cols]) if cols else common
+            common = _unit(common)
+            vectors = vectors - np.outer(vectors @ common, common)
+    lengths = np.fromiter((len(b) for b in bags), np.int64, len(bags))
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    idx = np.fromiter((vocab[t] for t in keys), np.int64, len(keys))
+    counts = np.fromiter((c for bag in bags for c in bag.values()), float, len(keys))
+    weights = (1.0 + np.log(np.maximum(counts, 1e-12))) * idf[idx]
+    n_rows = len(bags)
+    row_ids = np.repeat(np.arange(n_rows), lengths)
+    filled = lengths > 0
+    row_norm = np.zeros(n_rows)
+    if filled.any():
+        row_norm[filled] = np.sqrt(np.add.reduceat(weights**2, indptr[:-1][filled]))
+    unit_data = weights / np.where(row_norm > 0, row_norm, 1.0)[row_ids]
+    emb = np.zeros((n_rows, vectors.shape[1]))
+    if vectors.shape[1] and filled.any():
+        per_term = unit_data[:, None] * vectors[idx]
+        emb[filled] = np.add.reduceat(per_term, indptr[:-1][filled], axis=0)
+    norms = np.linalg.norm(emb, axis=1)
+    a, b = _mix()
+    has = norms > 1e-12
+    lex_scale = np.where(has, a, 1.0)
+    emb_scale = np.where(has, b / np.where(has, norms, 1.0), 0.0)
     return Space(
         vocab=vocab,
         idf=idf,
         indptr=indptr,
-        indices=np.array(indices, dtype=np.int64),
-        data=np.array(data, dtype=float),
+        indices=idx,
+        data=unit_data * lex_scale[row_ids],
+        vectors=vectors,
+        emb=emb * emb_scale[:, None],
+        emb_scale=emb_scale,
+        lex_scale=lex_scale,
     )
 
 
@@ -282,15 +398,15 @@ def _unit(v: FloatArray) -> FloatArray:
     return v / n if n else v
 
 
-def _best(matrix: FloatArray, threshold: float) -> IntArray:
-    """Index of the best column per row (the first wins ties); -1 when the best
-    is below ``threshold`` or not positive."""
+def _members(matrix: FloatArray, fit: FloatArray, threshold: float) -> IntArray:
+    """Per row, the best column of ``matrix`` (the first wins ties), or -1 when
+    the row's ``fit`` with that column is below ``threshold`` or not positive."""
     import numpy as np
 
     if not matrix.shape[1]:
         return np.full(len(matrix), -1, dtype=np.int64)
     best = np.argmax(matrix, axis=1)
-    top = matrix[np.arange(len(matrix)), best]
+    top = fit[np.arange(len(matrix)), best]
     return np.where((top >= threshold) & (top > 0), best, -1).astype(np.int64)
 
 
@@ -311,16 +427,23 @@ class _Centroids:
     base: FloatArray  # articles x themes: a_i . seed_k
     attract: FloatArray  # articles x themes: a_i . S_k
 
-    def parts(self, t: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Per article: |S'|, a_i . S', seed . S' for theme ``t``."""
+    @cached_property
+    def _parts(self) -> list[tuple[FloatArray, FloatArray, FloatArray]]:
         import numpy as np
 
-        own = self.assigned == t
-        m = float(self.sums[t] @ self.sums[t])
-        r = float(self.seed[t] @ self.sums[t])
-        p = self.attract[:, t]
-        norm = np.sqrt(np.maximum(np.where(own, m - 2 * p + 1, m), 0.0))
-        return norm, np.where(own, p - 1, p), np.where(own, r - self.base[:, t], r)
+        out = []
+        for t in range(self.base.shape[1]):
+            own = self.assigned[: len(self.base)] == t
+            m = float(self.sums[t] @ self.sums[t])
+            r = float(self.seed[t] @ self.sums[t])
+            p = self.attract[:, t]
+            norm = np.sqrt(np.maximum(np.where(own, m - 2 * p + 1, m), 0.0))
+            out.append((norm, np.where(own, p - 1, p), np.where(own, r - self.base[:, t], r)))
+        return out
+
+    def parts(self, t: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Per article: |S'|, a_i . S', seed . S' for theme ``t``."""
+        return self._parts[t]
 
     def scores(self) -> FloatArray:
         import numpy as np
@@ -354,7 +477,8 @@ class _Centroids:
 class Result:
     """The scores behind one batch: what ``digest themes`` shows."""
 
-    matrix: FloatArray  # articles x themes
+    matrix: FloatArray  # articles x themes, after re-centring: decides the theme
+    fit: FloatArray  # articles x themes, with the theme profiles alone: decides "Other"
     reasons: tuple[tuple[str, ...], ...]
 
 
@@ -366,45 +490,59 @@ def score(
 ) -> Result:
     """Score every article against every theme, re-centring on the batch.
 
-    Only articles whose best score reaches ``threshold`` move a theme, so a
-    batch about something else does not drag the themes after it. Articles
-    with a front matter theme count for that theme from the start.
+    Only articles whose fit with their best theme's own profile reaches
+    ``threshold`` move that theme, so a batch about something else does not
+    drag the themes after it. Articles with a front matter theme, and the
+    themes' examples, count for their theme from the start.
     """
     import numpy as np
 
     examples = examples or {}
     language = _language(articles)
-    bags = [article_counts(a) for a in articles]
+    n = len(articles)
     seeds = [theme_counts(t, language) for t in themes]
-    example_bags = [[article_counts(e) for e in examples.get(t.name, ())] for t in themes]
-    space = build_space(bags, [*seeds, *(b for bs in example_bags for b in bs)], language)
-    seed = np.zeros((len(themes), len(space.vocab)))
-    for k, (counts, ex) in enumerate(zip(seeds, example_bags, strict=True)):
-        v = space.dense(counts)
-        if ex:
-            v = v + _unit(sum((space.dense(b) for b in ex), np.zeros(len(space.vocab))))
+    # examples are rows too: members of their theme from the start
+    members = [
+        (k, article_counts(e)) for k, t in enumerate(themes) for e in examples.get(t.name, ())
+    ]
+    forms: Forms = {}
+    bags = [article_counts(a, forms) for a in articles] + [b for _, b in members]
+    space = build_space(bags, seeds, language, shared=seeds)
+    seed = np.zeros((len(themes), space.width))
+    for k, counts in enumerate(seeds):
+        v = space.vector(counts)
+        rows = [n + m for m, (kk, _) in enumerate(members) if kk == k]
+        if rows:
+            mask = np.zeros(space.rows, dtype=bool)
+            mask[rows] = True
+            v = v + space.mean(mask)
         seed[k] = _unit(v)
 
     index = {t.name: k for k, t in enumerate(themes)}
-    fixed = np.array([index.get(a.theme, -1) if a.theme else -2 for a in articles], dtype=np.int64)
+    fixed = np.array(
+        [index.get(a.theme, -1) if a.theme else -2 for a in articles] + [k for k, _ in members],
+        dtype=np.int64,
+    )
     base = space.scores(seed)  # cosine with the seed profiles
     matrix = base
-    assigned = np.where(fixed == -2, _best(base, threshold), fixed)
+    assigned = np.where(fixed == -2, _members(base, base, threshold), fixed)
     cents = _Centroids(seed, np.zeros_like(seed), assigned, base, np.zeros_like(base))
-    for _ in range(ROUNDS if len(themes) > 1 else 0):
+    for _ in range(ROUNDS if len(themes) > 1 or members else 0):
         sums = np.array([space.sum(assigned == k) for k in range(len(themes))])
         cents = _Centroids(seed, sums, assigned, base, space.scores(sums))
         matrix = cents.scores()
-        again = np.where(fixed == -2, _best(matrix, threshold), fixed)
+        again = np.where(fixed == -2, _members(matrix, base, threshold), fixed)
         if np.array_equal(again, assigned):
             break
         assigned = again
 
-    return Result(matrix=matrix, reasons=_reasons(articles, space, cents, matrix))
+    matrix, base = matrix[:n], base[:n]
+    reasons = _reasons(n, space, cents, matrix, _surface(forms))
+    return Result(matrix=matrix, fit=base, reasons=reasons)
 
 
 def _reasons(
-    articles: Sequence[Article], space: Space, cents: _Centroids, matrix: FloatArray
+    n: int, space: Space, cents: _Centroids, matrix: FloatArray, forms: Mapping[str, str]
 ) -> tuple[tuple[str, ...], ...]:
     """Per article, the words that pull it most towards its best theme rather
     than the runner-up (the weight in the article times the difference of
@@ -413,21 +551,29 @@ def _reasons(
 
     k = matrix.shape[1]
     if not k:
-        return tuple(() for _ in articles)
-    forms = surface_forms([(f"{a.title}\n{a.body}", a.language) for a in articles])
+        return tuple(() for _ in range(n))
     inverse = list(space.vocab)
     out = []
-    for i in range(len(articles)):
+    v, d = len(space.vocab), space.vectors.shape[1]
+    for i in range(n):
         lo, hi = int(space.indptr[i]), int(space.indptr[i + 1])
         cols, values = space.indices[lo:hi], space.data[lo:hi]
+        full = np.concatenate([cols, v + np.arange(d)])
+        own = np.concatenate([values, space.emb[i]])
         order = np.argsort(-matrix[i], kind="stable")
-        pull = cents.weights(i, int(order[0]), cols, values)
+        delta = cents.weights(i, int(order[0]), full, own)
         if k > 1:
-            pull = pull - cents.weights(i, int(order[1]), cols, values)
-        pull = values * pull
+            delta = delta - cents.weights(i, int(order[1]), full, own)
+        # lexical: the word's weight times the centroids' difference at it;
+        # semantic: the word's share of the article's vector, along the difference
+        pull = values * delta[: len(cols)]
+        if d:
+            unit_w = values / space.lex_scale[i]
+            pull = pull + unit_w * space.emb_scale[i] * (space.vectors[cols] @ delta[len(cols) :])
+        cut = np.argsort(-pull, kind="stable")[: REASONS * 2]
         top = sorted(
-            ((float(w), inverse[j]) for w, j in zip(pull, cols.tolist(), strict=True) if w > 0),
-            key=lambda p: (-p[0], p[1]),
+            ((float(pull[m]), inverse[int(cols[m])]) for m in cut.tolist() if pull[m] > 0),
+            key=lambda p: (-round(p[0], 9), p[1]),
         )[:REASONS]
         out.append(tuple(forms.get(t, t) for _, t in top))
     return tuple(out)
@@ -451,23 +597,33 @@ def classify(
     names = [t.name for t in themes]
     out = []
     for i, article in enumerate(articles):
-        row = [float(x) for x in result.matrix[i]] if names else []
-        scores = tuple((n, round(s, 4)) for n, s in zip(names, row, strict=True))
+        row = [round(float(x), 4) for x in result.matrix[i]] if names else []
+        fits = [round(float(x), 4) for x in result.fit[i]] if names else []
+        scores = tuple(zip(names, row, strict=True))
         if article.theme:
-            s = dict(scores).get(article.theme, 0.0)
-            out.append(replace(article, theme_score=s, scores=scores, reasons=()))
+            k = names.index(article.theme) if article.theme in names else -1
+            out.append(
+                replace(
+                    article,
+                    theme_score=row[k] if k >= 0 else 0.0,
+                    theme_fit=fits[k] if k >= 0 else 0.0,
+                    scores=scores,
+                    reasons=(),
+                )
+            )
             continue
-        best_name, best = other, 0.0
-        for name, s in scores:  # strictly greater: the first theme wins ties
-            if s > best:
-                best_name, best = name, s
-        if best < threshold:
+        best_name, best, fit = other, 0.0, 0.0
+        if names:
+            k = max(range(len(names)), key=lambda j: (row[j], -j))  # first wins ties
+            best_name, best, fit = names[k], row[k], fits[k]
+        if fit < threshold or fit <= 0:
             best_name = other
         out.append(
             replace(
                 article,
                 theme=best_name,
                 theme_score=best,
+                theme_fit=fit,
                 scores=scores,
                 reasons=result.reasons[i],
             )
@@ -528,6 +684,7 @@ def report(
                     "date": a.date.isoformat() if a.date else None,
                     "theme": section.theme,
                     "score": round(a.theme_score, 4),
+                    "fit": round(a.theme_fit, 4),
                     "override": a.source in overridden,
                     "scores": dict(a.scores),
                     "words": list(a.reasons),
@@ -551,16 +708,20 @@ def _cell(text: str, width: int) -> str:
 
 
 def report_table(data: Mapping[str, Any], title_width: int = 40) -> str:
-    """One line per article: title, theme, a score per theme (the winner
-    starred), the deciding words; grouped by section."""
+    """One line per article: title, theme, its fit, a score per theme (the
+    winner starred), the deciding words; grouped by section."""
     names: list[str] = list(data["themes"])
     theme_w = max([len("THEME"), *(len(r["theme"]) for r in data["articles"])])
     widths = [max(len(n), 6) for n in names]
-    head = [f"{'ARTICLE':<{title_width}}", f"{'THEME':<{theme_w}}"]
+    head = [f"{'ARTICLE':<{title_width}}", f"{'THEME':<{theme_w}}", f"{'FIT':>6}"]
     head += [f"{n:>{w}}" for n, w in zip(names, widths, strict=True)]
     lines = ["  ".join([*head, "DECIDED BY"]).rstrip()]
     for r in data["articles"]:
-        cells = [f"{_cell(r['title'], title_width):<{title_width}}", f"{r['theme']:<{theme_w}}"]
+        cells = [
+            f"{_cell(r['title'], title_width):<{title_width}}",
+            f"{r['theme']:<{theme_w}}",
+            f"{r['fit']:>6.3f}",
+        ]
         for n, w in zip(names, widths, strict=True):
             value = float(r["scores"].get(n, 0.0))
             star = "*" if n == r["theme"] else " "
@@ -568,11 +729,14 @@ def report_table(data: Mapping[str, Any], title_width: int = 40) -> str:
         why = "front matter theme" if r["override"] else ", ".join(r["words"])
         lines.append("  ".join([*cells, why]).rstrip())
     count = len(data["articles"])
-    lines.append("")
-    lines.append(
-        f"{count} article{'s' * (count != 1)}; * = its theme; a best score below "
-        f'{data["threshold"]:g} goes to "{data["other"]}" (classify.threshold).'
-    )
+    lines += [
+        "",
+        f"{count} article{'s' * (count != 1)}. * marks the theme: the highest score, the article",
+        "compared with each theme as this batch shaped it. FIT compares it with the theme's",
+        "own name, keywords, description and examples only; below "
+        f"{data['threshold']:g} (classify.threshold)",
+        f'the article goes to "{data["other"]}".',
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -643,10 +807,11 @@ def suggest(articles: Sequence[Article], k: int) -> tuple[Suggestion, ...]:
             hint=f"ask for between 1 and {len(articles)} themes",
         )
     language = _language(articles)
-    bags = [article_counts(a) for a in articles]
+    found: Forms = {}
+    bags = [article_counts(a, found) for a in articles]
     space = build_space(bags, language=language)
     labels = _kmeans(space, k) if k > 1 else np.zeros(len(articles), dtype=np.int64)
-    forms = surface_forms([(f"{a.title}\n{a.body}", a.language) for a in articles])
+    forms = _surface(found)
     inverse = list(space.vocab)
     # document frequency of each term inside and outside a cluster
     present = np.zeros((len(articles), len(space.vocab)), dtype=bool)

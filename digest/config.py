@@ -87,7 +87,7 @@ class TemplatesConfig:
 @dataclass(frozen=True)
 class ClassifyConfig:
     other: str = "Other"
-    threshold: float = 0.03
+    threshold: float = 0.05
 
 
 @dataclass(frozen=True)

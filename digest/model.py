@@ -41,6 +41,7 @@ class Article:
     theme: str | None = None  # set by front matter (override) or by classify
     theme_score: float = 0.0
     scores: tuple[tuple[str, float], ...] = ()  # score for every theme
+    theme_fit: float = 0.0  # match with the theme's own definition alone (vs classify.threshold)
     reasons: tuple[str, ...] = ()  # the words that decided the theme
     summary: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()  # lines clean() dropped, for `--debug` and tests

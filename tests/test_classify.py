@@ -13,6 +13,7 @@ from digest.classify import (
     report_table,
     suggest,
     suggestion_toml,
+    word_vectors,
 )
 from digest.config import parse_config
 from digest.errors import DigestError
@@ -84,14 +85,15 @@ def test_best_theme_wins_and_weak_matches_go_to_other():
         article("Bank results", "The bank reported a record profit and its shares rose."),
         article("Gardening", "Tulips need water and sunlight in early spring."),
     ]
-    out = classify(arts, THEMES, threshold=0.03, other="Elsewhere")
+    out = classify(arts, THEMES, threshold=0.05, other="Elsewhere")
     assert [a.theme for a in out] == ["Sport", "Money", "Elsewhere"]
     assert all(len(a.scores) == 2 for a in out)
     assert out[0].theme_score == dict(out[0].scores)["Sport"]
+    assert out[2].theme_fit < 0.05 <= out[0].theme_fit
 
 
 def test_the_deciding_words_are_the_articles_own_and_favour_the_winner():
-    out = classify(FOOTBALL[:1] + BANKING[:1], THEMES, 0.03, "Other")
+    out = classify(FOOTBALL[:1] + BANKING[:1], THEMES, 0.05, "Other")
     assert {"football", "goal", "match"} <= set(out[0].reasons)
     assert {"bank", "profit", "shares"} & set(out[1].reasons)
     assert not {"bank", "profit", "shares"} & set(out[0].reasons)
@@ -111,13 +113,34 @@ def test_recentring_pulls_in_articles_that_use_none_of_the_keywords():
 
 def test_a_batch_of_one_is_classified_as_in_a_larger_batch():
     """Background term statistics: a small batch does not collapse the weights."""
-    alone = [classify([a], THEMES, 0.03, "Other")[0].theme for a in FOOTBALL[:1] + BANKING[:1]]
-    together = [a.theme for a in classify(FOOTBALL + BANKING + BAKING, THEMES, 0.03, "Other")]
+    alone = [classify([a], THEMES, 0.05, "Other")[0].theme for a in FOOTBALL[:1] + BANKING[:1]]
+    together = [a.theme for a in classify(FOOTBALL + BANKING + BAKING, THEMES, 0.05, "Other")]
     assert alone == ["Sport", "Money"]
     assert together[0] == "Sport" and together[3] == "Money"
     table, stem = background("en"), stemmer("en")
     assert table is not None
     assert table[stem("the")] < table[stem("football")] < table[stem("referendum")]
+
+
+def test_word_vectors_relate_words_a_theme_does_not_list():
+    # alone in its batch (no re-centring) and without a single keyword
+    sprint = article(
+        "Sprinter takes gold",
+        "The sprinter won the race and took gold at the athletics championships.",
+    )
+    out = classify([sprint], THEMES, 0.05, "Other")[0]
+    assert out.theme == "Sport"
+    assert {"sprinter", "athletics", "race", "gold"} & set(out.reasons)
+    found = word_vectors("en")
+    assert found is not None
+    rows, vectors = found
+    stem = stemmer("en")
+
+    def sim(a: str, b: str) -> float:
+        return float(vectors[rows[stem(a)]] @ vectors[rows[stem(b)]])
+
+    assert sim("football", "soccer") > sim("football", "bank")
+    assert sim("profit", "revenue") > sim("profit", "goalkeeper")
 
 
 def test_threshold_sends_everything_to_other_when_nothing_is_close():
@@ -127,7 +150,7 @@ def test_threshold_sends_everything_to_other_when_nothing_is_close():
 
 
 def test_an_unrelated_batch_goes_to_other():
-    out = classify(BAKING, THEMES, threshold=0.03, other="Other")
+    out = classify(BAKING, THEMES, threshold=0.05, other="Other")
     assert {a.theme for a in out} == {"Other"}
 
 
@@ -141,19 +164,19 @@ def test_ties_go_to_the_theme_listed_first():
 
 def test_same_input_same_output():
     arts = FOOTBALL + BANKING + BAKING
-    assert classify(arts, THEMES, 0.03, "Other") == classify(arts, THEMES, 0.03, "Other")
+    assert classify(arts, THEMES, 0.05, "Other") == classify(arts, THEMES, 0.05, "Other")
 
 
 def test_examples_define_a_theme_without_keywords():
     themes = (Theme("Baking"), Theme("Money", keywords=("bank",)))
     examples = {"Baking": BAKING[:1]}
-    out = classify(BAKING[1:] + BANKING[:1], themes, 0.03, "Other", examples)
+    out = classify(BAKING[1:] + BANKING[:1], themes, 0.05, "Other", examples)
     assert [a.theme for a in out] == ["Baking", "Baking", "Money"]
 
 
 def test_front_matter_theme_overrides():
     a = article("Cup final", "The football match ended with a goal.", theme="Money")
-    out = classify([a], THEMES, 0.03, "Other")[0]
+    out = classify([a], THEMES, 0.05, "Other")[0]
     assert out.theme == "Money"
     assert out.reasons == ()
     assert dict(out.scores)["Sport"] > dict(out.scores)["Money"]
@@ -165,7 +188,7 @@ def test_an_override_to_an_unknown_theme_gets_its_own_section_before_other():
         article("Cup", "The football match ended with a goal."),
         article("Lilies", "Water them weekly."),
     ]
-    sections = group(classify(arts, THEMES, 0.03, "Other"), THEMES, "Other")
+    sections = group(classify(arts, THEMES, 0.05, "Other"), THEMES, "Other")
     assert [s.theme for s in sections] == ["Sport", "Garden", "Other"]
 
 
@@ -198,17 +221,18 @@ def test_empty_themes_are_omitted():
 
 def test_report_lists_every_article_with_all_scores_in_section_order():
     arts = [BANKING[0], FOOTBALL[0], article("Roses", "x", theme="Garden", source="r.md")]
-    classified = classify(arts, THEMES, 0.03, "Other")
-    data = report(classified, THEMES, "Other", 0.03, overridden={"r.md"})
+    classified = classify(arts, THEMES, 0.05, "Other")
+    data = report(classified, THEMES, "Other", 0.05, overridden={"r.md"})
     assert [r["theme"] for r in data["articles"]] == ["Sport", "Money", "Garden"]
     assert [r["override"] for r in data["articles"]] == [False, False, True]
     assert set(data["articles"][0]["scores"]) == {"Sport", "Money"}
     table = report_table(data)
     lines = table.splitlines()
-    assert lines[0].split()[:4] == ["ARTICLE", "THEME", "Sport", "Money"]
+    assert lines[0].split()[:5] == ["ARTICLE", "THEME", "FIT", "Sport", "Money"]
     assert "*" in lines[1] and "football" in lines[1]
     assert "front matter theme" in lines[3]
-    assert '"Other" (classify.threshold)' in table
+    assert 'below 0.05 (classify.threshold)\nthe article goes to "Other"' in table
+    assert data["articles"][0]["fit"] >= 0.05
     assert report_json(data).startswith("{")
 
 
