@@ -93,9 +93,15 @@ MONTHS = {
     for m in names
 }
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
-DATE_MDY = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
-DATE_DMY = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+(\d{{4}})\b", re.I)
-DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_RANGE = r"(?:\s*[-–—]\s*\d{1,2}(?:st|nd|rd|th)?)?"  # "16-17", "16–17th": the first day counts
+# "November 16, 2024", "Nov. 16-17, 2024", "Saturday, November 16th 2024"
+DATE_MDY = re.compile(rf"\b({_MONTH_RE})\.?\s+{_DAY}{_RANGE},?\s+(\d{{4}})\b", re.I)
+# "16 November 2024", "16th of Nov. 2024", "16–17 November, 2024"
+DATE_DMY = re.compile(rf"\b{_DAY}{_RANGE}\s+(?:of\s+)?({_MONTH_RE})\.?,?\s+(\d{{4}})\b", re.I)
+# "2024-11-16", "2024/11/16"
+DATE_ISO = re.compile(r"\b(\d{4})([-/])(\d{1,2})\2(\d{1,2})\b")
+YEARS = range(1900, 2101)  # a four-digit number outside this is not a year we date by
 
 
 def words(text: str) -> list[str]:
@@ -155,24 +161,40 @@ def looks_like_headline(text: str) -> bool:
 
 
 def find_date(text: str) -> dt.date | None:
-    """The first calendar date stated in ``text`` ("November 16, 2024", "16 Nov 2024", ISO)."""
+    """The first calendar date stated in ``text``.
+
+    Knows "November 16, 2024", "Nov. 16th 2024", "16 November 2024",
+    "16th of November 2024", ranges such as "November 16-17, 2024" (the
+    first day) and ISO "2024-11-16" or "2024/11/16". A month name must be
+    capitalised ("may 5, 2024" is not a date), the day must exist and the
+    year lie in 1900-2100. A year alone ("in 2021") or a month and year
+    ("summer 2023") is not a date: nothing is invented.
+    """
     found: list[tuple[int, dt.date]] = []
     for m in DATE_MDY.finditer(text):
-        d = _mkdate(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
+        d = _month_date(m.group(1), m.group(2), m.group(3))
         if d:
             found.append((m.start(), d))
     for m in DATE_DMY.finditer(text):
-        d = _mkdate(int(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1)))
+        d = _month_date(m.group(2), m.group(1), m.group(3))
         if d:
             found.append((m.start(), d))
     for m in DATE_ISO.finditer(text):
-        d = _mkdate(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        d = _mkdate(int(m.group(1)), int(m.group(3)), int(m.group(4)))
         if d:
             found.append((m.start(), d))
     return min(found)[1] if found else None
 
 
+def _month_date(month: str, day: str, year: str) -> dt.date | None:
+    if not month[0].isupper():
+        return None
+    return _mkdate(int(year), MONTHS[month.lower()], int(day))
+
+
 def _mkdate(y: int, m: int, d: int) -> dt.date | None:
+    if y not in YEARS:
+        return None
     try:
         return dt.date(y, m, d)
     except ValueError:
@@ -351,7 +373,10 @@ def clean(doc: Document) -> Article:
     if meta_date:
         date = parse_date(meta_date)
     if date is None:
-        date = find_date("\n".join(kept))
+        # A dateline sits near the top (often a line cleaning drops, like
+        # "November 16, 2024" alone); else the first date the article states.
+        # Trailing chrome (related stories and their dates) is not searched.
+        date = find_date("\n".join(blocks[: start + 3])) or find_date("\n".join(kept))
 
     return Article(
         source=doc.source,

@@ -96,3 +96,37 @@ def test_text_without_punctuation_is_kept(write, tmp_path):
     a = clean(docs[0])
     assert a.title
     assert a.paragraphs  # nothing looked like prose, but the article is not lost
+
+
+def test_find_date_more_forms():
+    assert find_date("The forum took place on November 16, 2024, in Beijing.") == dt.date(
+        2024, 11, 16
+    )
+    assert find_date("Saturday, Nov. 16th 2024") == dt.date(2024, 11, 16)
+    assert find_date("on the 16th of November 2024") == dt.date(2024, 11, 16)
+    assert find_date("Held November 16-17, 2024 in Geneva") == dt.date(2024, 11, 16)
+    assert find_date("Held 16–17 November 2024 in Geneva") == dt.date(2024, 11, 16)
+    assert find_date("Posted 2024/11/16") == dt.date(2024, 11, 16)
+
+
+def test_find_date_invents_nothing():
+    assert find_date("The 2021 forum was held in Shanghai.") is None  # a year alone
+    assert find_date("The lesson from summer 2023 was this.") is None
+    assert find_date("Patients may 5, 2024 be seen") is None  # "may" the verb
+    assert find_date("Order 12 March 0099 or 2024-13-45") is None
+
+
+def test_a_dateline_dropped_as_a_label_still_dates_the_article(write):
+    from digest.model import Document
+
+    doc = Document(
+        "a.txt",
+        "Big News Headline\n\nMarch 3, 2023\n\nThe body says things. It mentions 4 July 2021 too.",
+        "text",
+    )
+    assert clean(doc).date == dt.date(2023, 3, 3)
+
+
+def test_each_seed_date_stated_in_the_text_is_found(seed_articles):
+    dated = {k: a.date for k, a in seed_articles.items() if a.date}
+    assert dated == {"003": dt.date(2024, 11, 16)}  # the only full date the seeds state
