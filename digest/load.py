@@ -1,8 +1,11 @@
-"""Stage 1, load: files and folders in, :class:`Document` values out.
+"""Stage 1, load: files, folders and web addresses in, :class:`Document` values out.
 
 Loaders are registered by file suffix in :data:`LOADERS`. Each takes the
 decoded text and returns ``(content, metadata)``, like Pelican's readers.
-Only this stage (and ``deliver``) touches the disk.
+RSS and Atom feeds (``.xml``, ``.rss``, ``.atom``, or any file or URL whose
+content is a feed) give one document per entry (:mod:`digest.feeds`); an
+http(s) source is downloaded (:mod:`digest.fetch`) and read as a feed or a
+web page. Only this stage (and ``deliver``) touches the disk or the network.
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .archive import ARCHIVE_FILE, Archive, from_json
 from .errors import DigestError
 from .model import Document
 
@@ -194,33 +199,218 @@ def iter_files(sources: Iterable[str]) -> tuple[list[Path], list[str]]:
     return files, warnings
 
 
-def load(
-    sources: Iterable[str], max_bytes: int = 2_000_000
-) -> tuple[tuple[Document, ...], tuple[str, ...]]:
-    """Read every supported file under ``sources``.
+@dataclass(frozen=True)
+class Web:
+    """How to download: the ``build.*`` network settings."""
 
-    Returns the documents and warnings. A bad file is skipped with a warning
-    naming it; only a missing source is an error.
+    timeout: float = 20.0
+    max_feed_bytes: int = 10_000_000
+    fetch_full: bool = False  # download each feed entry's page for its full text
+    user_agent: str = ""  # "" = digest's own
+
+
+def load(
+    sources: Iterable[str], max_bytes: int = 2_000_000, web: Web | None = None
+) -> tuple[tuple[Document, ...], tuple[str, ...]]:
+    """Read every supported file under ``sources`` and every http(s) source.
+
+    Returns the documents and warnings. A bad file, feed or unreachable URL
+    is skipped with a warning naming it; only a missing path is an error.
     """
-    files, warnings = iter_files(sources)
+    from .fetch import is_url
+
+    web = web or Web()
+    sources = list(sources)
+    paths = [s for s in sources if not is_url(s)]
+    iter_files(paths)  # a missing path is an error before anything is read or fetched
     docs: list[Document] = []
-    for path in files:
-        source = relative_source(str(path))
-        entry = LOADERS.get(path.suffix.lower())
-        if entry is None:
+    warnings: list[str] = []
+    for src in sources:
+        if is_url(src):
+            try:
+                docs.extend(_load_url(src, max_bytes, web, warnings))
+            except DigestError as exc:
+                warnings.append(_skipped(exc))
+            continue
+        files, folder_warnings = iter_files([src])
+        warnings.extend(folder_warnings)
+        for path in files:
+            source = relative_source(str(path))
+            if _is_feed_file(path):
+                try:
+                    docs.extend(_load_feed_file(path, source, web, warnings))
+                except DigestError as exc:
+                    warnings.append(_skipped(exc))
+                continue
+            entry = LOADERS.get(path.suffix.lower())
+            if entry is None:
+                known = sorted([*LOADERS, *FEED_SUFFIXES])
+                warnings.append(
+                    f"{source}: skipped, not an article format (supported: {', '.join(known)})"
+                )
+                continue
+            kind, loader = entry
+            try:
+                doc = _load_one(path, source, kind, loader, max_bytes, warnings)
+            except DigestError as exc:
+                warnings.append(_skipped(exc))
+                continue
+            docs.append(doc)
+    return tuple(docs), tuple(warnings)
+
+
+def _skipped(exc: DigestError) -> str:
+    return f"{exc.message}; skipped" + (f" ({exc.hint})" if exc.hint else "")
+
+
+# --- feeds and the web -------------------------------------------------------
+
+FEED_SUFFIXES = (".xml", ".rss", ".atom")
+
+
+def _is_feed_file(path: Path) -> bool:
+    """A feed by its suffix, or a file of no known format whose content is a feed."""
+    from .feeds import looks_like_feed
+
+    suffix = path.suffix.lower()
+    if suffix in FEED_SUFFIXES:
+        return True
+    if suffix in LOADERS:
+        return False
+    try:
+        with path.open("rb") as fh:
+            return looks_like_feed(fh.read(2048))
+    except OSError:
+        return False
+
+
+def _read_capped(path: Path, source: str, limit: int) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise DigestError(f"{source}: cannot read: {reason}", hint="check its permissions") from exc
+    if len(data) > limit:
+        raise DigestError(
+            f"{source}: feed larger than {limit} bytes",
+            hint="raise build.max_feed_bytes if this feed is right",
+        )
+    return data
+
+
+def _load_feed_file(path: Path, source: str, web: Web, warnings: list[str]) -> list[Document]:
+    data = _read_capped(path, source, web.max_feed_bytes)
+    return _feed_documents(data, source, None, web, warnings)
+
+
+def _feed_documents(
+    data: bytes, source: str, content_type: str | None, web: Web, warnings: list[str]
+) -> list[Document]:
+    """One document per entry; with ``web.fetch_full`` each entry's page is
+    downloaded (four at a time, results in feed order) and its text used."""
+    from .feeds import parse_feed
+
+    entries = parse_feed(data, source, content_type)
+    pages: list[tuple[str, dict[str, str]] | DigestError | None] = [None] * len(entries)
+    if web.fetch_full:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def full(link: str | None) -> tuple[str, dict[str, str]] | DigestError | None:
+            if not link:
+                return None
+            try:
+                return _fetch_page(link, web)
+            except DigestError as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            pages = list(pool.map(full, [e.link for e in entries]))
+    docs = []
+    for i, (entry, page) in enumerate(zip(entries, pages, strict=True), 1):
+        name = f"{source}#{i}"
+        meta = dict(entry.meta)
+        text = entry.text
+        if isinstance(page, DigestError):
             warnings.append(
-                f"{source}: skipped, not an article format "
-                f"(supported: {', '.join(sorted(LOADERS))})"
+                f"{name}: full article not fetched: {page.message}; using the feed's text"
+            )
+        elif page is not None:
+            page_text, page_meta = page
+            text = page_text
+            for key, value in page_meta.items():
+                meta.setdefault(key, value)  # the feed's own metadata wins
+        if not text.strip():
+            warnings.append(
+                f"{name}: entry {meta.get('title', '')!r} has no text; skipped "
+                "(use --fetch-full to download its page)"
             )
             continue
-        kind, loader = entry
+        docs.append(Document(source=name, text=text, kind="feed", meta=tuple(sorted(meta.items()))))
+    return docs
+
+
+def _fetch_page(url: str, web: Web) -> tuple[str, dict[str, str]]:
+    """A web page's main text and metadata (the URL it was fetched from by default)."""
+    resp = _get(url, web)
+    content, meta = _page(resp.data, resp.charset, resp.content_type, url)
+    meta.setdefault("url", url)
+    return content, meta
+
+
+def _get(url: str, web: Web) -> Any:
+    from .fetch import get
+
+    kwargs: dict[str, Any] = {"timeout": web.timeout, "max_bytes": web.max_feed_bytes}
+    if web.user_agent:
+        kwargs["user_agent"] = web.user_agent
+    return get(url, **kwargs)
+
+
+def _page(
+    data: bytes, charset: str | None, content_type: str, url: str
+) -> tuple[str, dict[str, str]]:
+    text = None
+    if charset:
         try:
-            doc = _load_one(path, source, kind, loader, max_bytes, warnings)
-        except DigestError as exc:
-            warnings.append(f"{exc.message}; skipped" + (f" ({exc.hint})" if exc.hint else ""))
-            continue
-        docs.append(doc)
-    return tuple(docs), tuple(warnings)
+            text = data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            text = None
+    if text is None:
+        text, _ = decode(data, url)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if content_type == "text/plain":
+        return load_text(text, url)
+    if (
+        content_type not in ("text/html", "application/xhtml+xml", "")
+        and "<html" not in text[:4096].lower()
+    ):
+        raise DigestError(
+            f"{url}: not a feed or a web page ({content_type})",
+            hint="give the address of an RSS/Atom feed or an article page",
+        )
+    return load_html(text, url)
+
+
+def _load_url(url: str, max_bytes: int, web: Web, warnings: list[str]) -> list[Document]:
+    """A feed (one document per entry) or a single web page, by URL."""
+    from .feeds import looks_like_feed
+
+    resp = _get(url, web)
+    if looks_like_feed(resp.data):
+        return _feed_documents(resp.data, url, resp.content_type, web, warnings)
+    data = resp.data
+    if len(data) > max_bytes:
+        data = data[:max_bytes]
+        warnings.append(
+            f"{url}: larger than {max_bytes} bytes; only the first {max_bytes} are used "
+            "(raise build.max_article_bytes to read more)"
+        )
+    content, meta = _page(data, resp.charset, resp.content_type, url)
+    meta.setdefault("url", resp.url)
+    if not content.strip():
+        raise DigestError(f"{url}: empty page", hint="check the address")
+    return [Document(source=url, text=content, kind="web", meta=tuple(sorted(meta.items())))]
 
 
 def _load_one(
@@ -266,3 +456,17 @@ def relative_source(path: str) -> str:
     except ValueError:
         return path
     return path if rel.startswith("..") else rel
+
+
+def read_archive(out: str) -> Archive:
+    """The issue record in ``<out>/archive.json`` (an empty one when there is none)."""
+    path = Path(out) / ARCHIVE_FILE
+    if not path.exists():
+        return Archive()
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DigestError(
+            f"{path}: cannot read the archive: {exc}", hint="check its permissions"
+        ) from exc
+    return from_json(text, relative_source(str(path)))

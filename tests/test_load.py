@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from digest.errors import DigestError
-from digest.load import load
+from digest.load import Web, load, read_archive
+from tests.conftest import CORPUS, stall
 
 
 def test_loads_text_markdown_and_html(tmp_path, write):
@@ -64,3 +65,118 @@ def test_bad_file_is_skipped_others_load(tmp_path, write):
     text = "\n".join(warnings)
     assert "empty.txt" in text and "bin.txt" in text and "bad.md" in text
     assert "invalid YAML" in text
+
+
+# --- feeds and the web -------------------------------------------------------
+
+ATOM = (CORPUS / "news.atom").read_bytes()
+PAGE = (
+    "<html><head><title>Page title</title></head><body><nav>Home | About</nav>"
+    "<article><h1>Page title</h1><p>"
+    + "This is the main article text of the page, long enough to be extracted. " * 8
+    + "</p></article></body></html>"
+).encode()
+
+
+def test_feed_files_give_one_document_per_entry(tmp_path, write):
+    write("news.atom", ATOM)
+    write("daily.rss", (CORPUS / "news.rss").read_bytes())
+    write("feed", ATOM)  # no suffix: recognised by its content
+    docs, warnings = load([str(tmp_path)])
+    assert warnings == ()
+    assert sorted(d.source.rsplit("/", 1)[-1] for d in docs) == [
+        "daily.rss#1",
+        "daily.rss#2",
+        "feed#1",
+        "feed#2",
+        "feed#3",
+        "news.atom#1",
+        "news.atom#2",
+        "news.atom#3",
+    ]
+    assert {d.kind for d in docs} == {"feed"}
+
+
+def test_xml_that_is_not_a_feed_is_skipped_with_a_warning(tmp_path, write):
+    write("a.txt", "Title\n\nBody text.")
+    write("sitemap.xml", "<urlset><url><loc>https://x.org</loc></url></urlset>")
+    docs, warnings = load([str(tmp_path)])
+    assert len(docs) == 1
+    assert len(warnings) == 1 and "sitemap.xml" in warnings[0] and "skipped" in warnings[0]
+
+
+def test_feed_and_page_by_url(http_server):
+    http_server.routes["/feed"] = (200, {"Content-Type": "application/atom+xml"}, ATOM)
+    http_server.routes["/page"] = (200, {"Content-Type": "text/html; charset=utf-8"}, PAGE)
+    docs, warnings = load([http_server.url("/feed"), http_server.url("/page")], web=Web(timeout=5))
+    assert warnings == ()
+    assert [d.source for d in docs] == [
+        http_server.url("/feed#1"),
+        http_server.url("/feed#2"),
+        http_server.url("/feed#3"),
+        http_server.url("/page"),
+    ]
+    page = docs[-1]
+    assert page.kind == "web" and "main article text" in page.text
+    assert page.get("url") == http_server.url("/page")
+
+
+def test_a_failing_or_stalling_source_is_skipped_and_the_others_load(http_server, write, tmp_path):
+    write("local.txt", "A local story\n\nIt has a body sentence.")
+    http_server.routes["/good"] = (200, {"Content-Type": "application/rss+xml"}, ATOM)
+    http_server.routes["/broken"] = (500, {"Content-Type": "text/plain"}, b"boom")
+    http_server.routes["/stall"] = stall
+    sources = [
+        http_server.url("/broken"),
+        str(tmp_path),
+        http_server.url("/stall"),
+        http_server.url("/good"),
+    ]
+    docs, warnings = load(sources, web=Web(timeout=0.5))
+    assert len(docs) == 4  # the local file and three entries
+    assert warnings == (
+        f"{http_server.url('/broken')}: HTTP 500 Internal Server Error; skipped "
+        "(the server failed; try again later)",
+        f"{http_server.url('/stall')}: no response within 0.5 s (the server stalled); skipped "
+        "(try again later, or raise build.timeout)",
+    )
+
+
+def test_fetch_full_uses_the_linked_page(http_server):
+    feed = f"""<rss version="2.0"><channel><title>T</title>
+    <item><title>Page title</title><link>{http_server.url("/page")}</link>
+    <description>Teaser only.</description><pubDate>Tue, 22 Oct 2024 10:00:00 GMT</pubDate></item>
+    <item><title>Gone</title><link>{http_server.url("/gone")}</link>
+    <description>The feed text stays.</description></item>
+    </channel></rss>""".encode()
+    http_server.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, feed)
+    http_server.routes["/page"] = (200, {"Content-Type": "text/html"}, PAGE)
+    docs, warnings = load([http_server.url("/feed")], web=Web(timeout=5, fetch_full=True))
+    assert "main article text" in docs[0].text and "Teaser" not in docs[0].text
+    assert docs[0].get("date") == "2024-10-22"  # the feed's metadata is kept
+    assert docs[1].text == "The feed text stays."
+    assert len(warnings) == 1 and "#2: full article not fetched" in warnings[0]
+    assert "HTTP 404" in warnings[0]
+    docs, _ = load([http_server.url("/feed")], web=Web(timeout=5))
+    assert docs[0].text == "Teaser only."
+
+
+def test_entry_without_text_is_skipped_with_a_hint(tmp_path, write):
+    write(
+        "f.rss",
+        "<rss version='2.0'><channel><title>T</title><item><title>Only a title</title>"
+        "</item><item><title>B</title><description>Has text.</description></item></channel></rss>",
+    )
+    docs, warnings = load([str(tmp_path)])
+    assert len(docs) == 1
+    assert "'Only a title' has no text" in warnings[0] and "--fetch-full" in warnings[0]
+
+
+def test_read_archive(tmp_path):
+    assert read_archive(str(tmp_path)).issues == ()
+    (tmp_path / "archive.json").write_text('{"issues": [{"key": "2024-11", "number": 4}]}')
+    assert read_archive(str(tmp_path)).number_for("2024-11") == 4
+    (tmp_path / "archive.json").write_text("{broken")
+    with pytest.raises(DigestError) as err:
+        read_archive(str(tmp_path))
+    assert "archive.json: not a valid digest archive" in err.value.message

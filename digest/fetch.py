@@ -1,0 +1,167 @@
+"""HTTP for the load stage: one GET with a timeout, a user agent and a size limit.
+
+Only ``load`` calls this (feeds and pages given as URLs, ``--fetch-full``).
+Every way a request can fail (offline, unknown host, refused, stalled, HTTP
+errors, too large, a redirect to a non-web scheme) becomes one
+``DigestError`` naming the URL, so the caller can skip that source with a
+warning and build the others.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from email.message import Message
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from . import __version__
+from .errors import DigestError
+
+USER_AGENT = f"digest/{__version__} (newsletter builder)"
+SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str  # after redirects
+    content_type: str  # "text/html", lower case, no parameters
+    charset: str | None
+    data: bytes
+
+
+def is_url(source: str) -> bool:
+    return urlsplit(source).scheme.lower() in SCHEMES and "://" in source
+
+
+class _WebOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http(s) only: a page must not send us to file: or ftp:."""
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        if urlsplit(newurl).scheme.lower() not in SCHEMES:
+            raise DigestError(
+                f"{req.full_url}: redirected to {newurl!r}, which is not a web address",
+                hint="use the final http(s) address of the feed or page",
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    # No ProxyHandler from the environment surprises: build the usual chain
+    # but with our redirect rule, and without file:/ftp:/data: handlers.
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPErrorProcessor(),
+        _WebOnlyRedirects(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+def get(
+    url: str,
+    *,
+    timeout: float = 20.0,
+    max_bytes: int = 10_000_000,
+    user_agent: str = USER_AGENT,
+    accept: str = "*/*",
+) -> Response:
+    """GET ``url``: the body, at most ``max_bytes``, within ``timeout`` seconds in all.
+
+    ``timeout`` bounds connecting, each read, and the whole download, so a
+    server that sends a byte now and then cannot hold the build.
+    """
+    if not is_url(url):
+        raise DigestError(f"{url}: not an http(s) address", hint="give a URL starting https://")
+    request = urllib.request.Request(
+        url, headers={"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": "identity"}
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        with _opener().open(request, timeout=timeout) as resp:
+            data = _read(resp, url, deadline, timeout, max_bytes)
+            headers: Message = resp.headers
+            final = resp.geturl()
+    except DigestError:
+        raise
+    except urllib.error.HTTPError as exc:
+        exc.close()  # its body is not needed; do not leave the socket to the collector
+        raise DigestError(
+            f"{url}: HTTP {exc.code} {exc.reason}",
+            hint=(
+                "the server failed; try again later"
+                if exc.code >= 500
+                else "check the address (it may have moved or need a login)"
+            ),
+        ) from exc
+    except urllib.error.URLError as exc:
+        raise _network_error(url, exc.reason, timeout) from exc
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise _network_error(url, exc, timeout) from exc
+    content_type = (headers.get_content_type() or "").lower()
+    return Response(
+        url=final, content_type=content_type, charset=headers.get_content_charset(), data=data
+    )
+
+
+def _read(resp: IO[bytes], url: str, deadline: float, timeout: float, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise DigestError(
+                f"{url}: stalled, not finished within {timeout:g} s",
+                hint="try again later, or raise build.timeout",
+            )
+        # read1: what has arrived (up to 64 KiB), so the deadline is checked
+        # between chunks even when a server sends a byte at a time
+        chunk = resp.read1(65536) if hasattr(resp, "read1") else resp.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise DigestError(
+                f"{url}: larger than {max_bytes} bytes",
+                hint="raise build.max_feed_bytes if this source is right",
+            )
+        chunks.append(chunk)
+
+
+def _network_error(url: str, reason: object, timeout: float) -> DigestError:
+    host = urlsplit(url).hostname or url
+    if isinstance(reason, TimeoutError):
+        return DigestError(
+            f"{url}: no response within {timeout:g} s (the server stalled)",
+            hint="try again later, or raise build.timeout",
+        )
+    if isinstance(reason, socket.gaierror):
+        return DigestError(
+            f"{url}: cannot resolve {host} (offline, or no such host)",
+            hint="check the internet connection and the address",
+        )
+    if isinstance(reason, ConnectionRefusedError):
+        return DigestError(
+            f"{url}: connection refused by {host}", hint="check the address and port"
+        )
+    if isinstance(reason, ssl.SSLError):
+        return DigestError(
+            f"{url}: secure connection failed ({reason})",
+            hint="check the address; the site's certificate may be invalid",
+        )
+    if isinstance(reason, OSError):
+        text = reason.strerror or str(reason)
+        return DigestError(
+            f"{url}: cannot connect: {text}", hint="check the internet connection and the address"
+        )
+    return DigestError(f"{url}: request failed: {reason}", hint="check the address")
