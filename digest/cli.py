@@ -8,6 +8,7 @@ so the traceback shows. Heavy modules are imported inside commands, so
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,6 +91,47 @@ def source_options(func: F) -> F:
     return func
 
 
+def period_options(func: F) -> F:
+    """--month, --since and --until: which articles, by date, the issue covers."""
+    func = click.option(
+        "--until",
+        type=click.DateTime(["%Y-%m-%d"]),
+        default=None,
+        help="Only articles dated on or before this day (YYYY-MM-DD).",
+    )(func)
+    func = click.option(
+        "--since",
+        type=click.DateTime(["%Y-%m-%d"]),
+        default=None,
+        help="Only articles dated on or after this day (YYYY-MM-DD).",
+    )(func)
+    func = click.option(
+        "--month",
+        default=None,
+        metavar="YYYY-MM",
+        help="Only articles dated in this month; undated articles are left out.",
+    )(func)
+    return func
+
+
+def make_window(month: str | None, since: dt.datetime | None, until: dt.datetime | None) -> Any:
+    """The dates the issue covers, from the flags (a usage error when they clash)."""
+    from .period import Window, month_window
+
+    if month is not None:
+        if since is not None or until is not None:
+            raise click.UsageError("use --month, or --since/--until, not both")
+        try:
+            return month_window(month)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--month'") from exc
+    first = since.date() if since else None
+    last = until.date() if until else None
+    if first and last and first > last:
+        raise click.BadParameter(f"{last} is before --since {first}", param_hint="'--until'")
+    return Window(since=first, until=last)
+
+
 @click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="digest")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
@@ -132,6 +174,19 @@ def cli(ctx: click.Context, debug: bool, config_path: str | None) -> None:
     type=click.IntRange(0, 256),
     help="Processes that summarize (default: all cores; 0 = all cores).",
 )
+@period_options
+@click.option(
+    "--archive",
+    is_flag=True,
+    default=None,
+    help="Also write the issue into OUT/YYYY-MM/, OUT/index.html and OUT/feed.xml.",
+)
+@click.option(
+    "--fetch-full",
+    is_flag=True,
+    default=None,
+    help="Download each feed entry's page for its full text.",
+)
 @pass_state
 def build(
     state: State,
@@ -143,8 +198,13 @@ def build(
     templates: str | None,
     strict: bool | None,
     jobs: int | None,
+    month: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    archive: bool | None,
+    fetch_full: bool | None,
 ) -> None:
-    """Build the digest of SOURCES (files or folders) into the output folder."""
+    """Build the digest of SOURCES (files, folders, feed or page URLs) into the output folder."""
     from .pipeline import build_to
 
     config = state.config(
@@ -156,9 +216,12 @@ def build(
             "templates.dir": templates,
             "build.strict": strict or None,
             "build.jobs": jobs,
+            "build.fetch_full": fetch_full or None,
+            "archive.enabled": archive or None,
         },
     )
-    result = build_to(config, config.build.out, list(sources) or None, progress_bar())
+    window = make_window(month, since, until)
+    result = build_to(config, config.build.out, list(sources) or None, progress_bar(), window)
     for message in result.warnings:
         warn(message)
     n = len(result.digest.articles)

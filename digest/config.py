@@ -70,6 +70,10 @@ class BuildConfig:
     strict: bool = False
     max_article_bytes: int = 2_000_000
     jobs: int = 0  # worker processes for cleaning and summarizing; 0 = all cores
+    fetch_full: bool = False  # download each feed entry's page for its full text
+    timeout: float = 20.0  # seconds per web request, in all
+    max_feed_bytes: int = 10_000_000  # larger feeds and downloads are refused
+    user_agent: str = ""  # "" = "digest/<version> (newsletter builder)"
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,14 @@ class SmtpConfig:
     retries: int = 5
     backoff: float = 1.0
     envelope_from: str = ""  # "" = the From address of the digest
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """The public archive of past issues (``digest build --archive``)."""
+
+    enabled: bool = False  # also write <out>/YYYY-MM/, index.html and feed.xml
+    base_url: str = ""  # where <out>/ is published; "" = links relative to the archive
 
 
 DEFAULT_THEMES: tuple[Theme, ...] = (
@@ -144,6 +156,7 @@ class Config:
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     classify: ClassifyConfig = field(default_factory=ClassifyConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     themes: tuple[Theme, ...] = DEFAULT_THEMES
     path: str | None = None  # the file it was read from, if any
 
@@ -168,6 +181,7 @@ SECTIONS: dict[str, type[Any]] = {
     "templates": TemplatesConfig,
     "classify": ClassifyConfig,
     "smtp": SmtpConfig,
+    "archive": ArchiveConfig,
 }
 THEME_KEYS = ("name", "description", "keywords", "examples")
 PATH_KEYS = {("build", "sources"), ("build", "out"), ("templates", "dir"), ("smtp", "ca_file")}
@@ -215,6 +229,20 @@ def _resolve(base: Path, value: str) -> str:
     return str(p if p.is_absolute() else base / p)
 
 
+def _check_web(sections: dict[str, Any]) -> list[str]:
+    """Values a type check cannot catch: the network limits and the archive URL."""
+    problems = []
+    b = sections.get("build")
+    if b is not None and b.timeout <= 0:
+        problems.append("'build.timeout' must be more than 0 seconds")
+    if b is not None and b.max_feed_bytes <= 0:
+        problems.append("'build.max_feed_bytes' must be more than 0")
+    a = sections.get("archive")
+    if a is not None and a.base_url and not a.base_url.startswith(("https://", "http://")):
+        problems.append("'archive.base_url' must start with https:// or http://")
+    return problems
+
+
 def parse_config(data: dict[str, Any], base: Path, where: str) -> Config:
     """Validate a parsed TOML table; collect every problem before raising."""
     problems: list[str] = []
@@ -252,6 +280,7 @@ def parse_config(data: dict[str, Any], base: Path, where: str) -> Config:
             kwargs[k] = v
         sections[key] = cls(**kwargs)
 
+    problems.extend(_check_web(sections))
     themes: tuple[Theme, ...] = DEFAULT_THEMES
     if "themes" in data:
         raw = data["themes"]

@@ -104,6 +104,14 @@ def write_files(out: str, rendered: Rendered) -> list[Path]:
     return written
 
 
+def write_archive(out: str, key: str, issue: Rendered, site: Rendered) -> list[Path]:
+    """The issue's files into ``<out>/<key>/``, then the archive's own files
+    (``index.html``, ``feed.xml``) into ``<out>``, each folder atomically."""
+    written = write_files(str(Path(out) / key), issue)
+    written += write_files(out, site)
+    return written
+
+
 # --- sending -------------------------------------------------------------------------------
 
 PASSWORD_ENV = "DIGEST_SMTP_PASSWORD"

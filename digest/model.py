@@ -27,6 +27,14 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Link:
+    """Where else a story ran: a label (publisher, site or file) and its URL if known."""
+
+    label: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Article:
     """One cleaned article, later summarized and given a theme."""
 
@@ -45,6 +53,7 @@ class Article:
     reasons: tuple[str, ...] = ()  # the words that decided the theme
     summary: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()  # lines clean() dropped, for `--debug` and tests
+    also_in: tuple[Link, ...] = ()  # the same story from other sources (dedupe)
 
     @property
     def body(self) -> str:
@@ -75,6 +84,8 @@ class Digest:
     intro: str
     sections: tuple[Section, ...]
     language: str = "en"
+    issue: int | None = None  # the issue number, kept in the archive (out/archive.json)
+    key: str = ""  # the issue's month, "2024-11"; "" when nothing is dated
 
     @property
     def articles(self) -> tuple[Article, ...]:

@@ -1,7 +1,8 @@
 """``build(config)``: the stages in order, top to bottom.
 
-load -> clean -> summarize -> classify -> group -> render. Every stage takes
-values and returns new ones; only ``load`` reads and ``deliver`` writes.
+load -> clean -> summarize -> select the period -> merge duplicates ->
+classify -> group -> number the issue -> render. Every stage takes values
+and returns new ones; only ``load`` reads and ``deliver`` writes.
 """
 
 from __future__ import annotations
@@ -10,18 +11,22 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import archive as archives
 from . import deliver
+from .archive import Archive
 from .check import check_files
 from .classify import classify, group, report, suggest, suggestion_toml
 from .clean import clean
 from .config import Config
+from .dedupe import dedupe
 from .errors import DigestError
-from .load import load
+from .load import Web, load, read_archive
 from .model import Article, Digest, Document, Rendered, Section
+from .period import Window, issue_key, select
 from .render import render
 from .summarize import get_summarizer, summarize, warm_up
 
@@ -31,6 +36,8 @@ class BuildResult:
     digest: Digest
     rendered: Rendered
     warnings: tuple[str, ...]
+    archive: Archive | None = None  # the issue record with this issue in it; None if undated
+    site: Rendered = field(default_factory=Rendered)  # index.html, feed.xml with --archive
 
 
 def period_of(articles: Sequence[Article]) -> str:
@@ -46,14 +53,36 @@ def period_of(articles: Sequence[Article]) -> str:
     return f"{first:%B %Y} – {last:%B %Y}"
 
 
-def make_digest(sections: tuple[Section, ...], config: Config) -> Digest:
+def make_digest(
+    sections: tuple[Section, ...], config: Config, issue: int | None = None, key: str = ""
+) -> Digest:
     articles = [a for s in sections for a in s.items]
     nl = config.newsletter
     period = nl.period or period_of(articles)
     languages = Counter(a.language for a in articles)
     language = nl.language or (languages.most_common(1)[0][0] if languages else "en")
-    title = f"{nl.name} – {period}" if period else nl.name
-    return Digest(title=title, period=period, intro=nl.intro, sections=sections, language=language)
+    name = f"{nl.name} #{issue}" if issue else nl.name
+    title = f"{name} – {period}" if period else name
+    return Digest(
+        title=title,
+        period=period,
+        intro=nl.intro,
+        sections=sections,
+        language=language,
+        issue=issue,
+        key=key,
+    )
+
+
+def web_of(config: Config) -> Web:
+    """The download settings of ``[build]``."""
+    b = config.build
+    return Web(
+        timeout=b.timeout,
+        max_feed_bytes=b.max_feed_bytes,
+        fetch_full=b.fetch_full,
+        user_agent=b.user_agent,
+    )
 
 
 # (done, total) after each article is summarized; the CLI draws a progress bar.
@@ -156,7 +185,8 @@ def collect(
     progress: Progress | None = None,
 ) -> tuple[list[Article], list[str]]:
     """Load, clean and summarize the articles; problems with single files become warnings."""
-    docs, load_warnings = load(sources or config.build.sources, config.build.max_article_bytes)
+    b = config.build
+    docs, load_warnings = load(sources or b.sources, b.max_article_bytes, web_of(config))
     warnings = list(load_warnings)
     if not docs:
         where = ", ".join(sources or config.build.sources)
@@ -171,7 +201,8 @@ def collect(
 
 def loaded(config: Config, sources: Sequence[str] | None) -> tuple[list[Article], list[str]]:
     """Load and clean (no summaries: grouping reads the whole article)."""
-    docs, warnings = load(sources or config.build.sources, config.build.max_article_bytes)
+    b = config.build
+    docs, warnings = load(sources or b.sources, b.max_article_bytes, web_of(config))
     if not docs:
         where = ", ".join(sources or config.build.sources)
         raise DigestError(
@@ -231,26 +262,63 @@ def build(
     config: Config,
     sources: Sequence[str] | None = None,
     progress: Progress | None = None,
+    window: Window | None = None,
+    archive: Archive | None = None,
 ) -> BuildResult:
-    """Build the digest in memory: nothing is written."""
+    """Build the digest in memory: nothing is written.
+
+    ``window`` limits the articles to dates (``--month``, ``--since``,
+    ``--until``); ``archive`` is the record of past issues, which gives this
+    issue its number (a fresh series when ``None``).
+    """
     get_summarizer(config.summary.summarizer)  # fail fast on a bad name
+    window = window or Window()
+    archive = archive or Archive()
     articles, warnings = collect(config, sources, config.build.jobs, progress)
+    articles, period_warnings = select(articles, window)
+    warnings += period_warnings
+    articles = dedupe(articles)
     articles, example_warnings = assign_themes(config, articles)
     warnings += example_warnings
     sections = group(articles, config.themes, config.classify.other)
-    digest = make_digest(sections, config)
-    rendered = render(digest, config.newsletter, config.templates.dir or None, config.email)
+    key = issue_key(articles, window)
+    digest = make_digest(sections, config, archive.number_for(key) if key else None, key)
+    newsletter = config.newsletter
+    if key and config.archive.base_url:
+        newsletter = replace(
+            newsletter, archive_url=archives.issue_url(config.archive.base_url, key)
+        )
+    rendered = render(digest, newsletter, config.templates.dir or None, config.email)
     warnings.extend(rendered.warnings)
     warnings.extend(
         f"{f.rule}: {f.detail}" + (" (an error for digest check)" if f.level == "error" else "")
         for f in check_files(dict(rendered.files), config)
     )
+    record = archives.record_of(digest, config.archive.enabled)
+    updated = archive.with_issue(record) if key else None
+    site = Rendered()
+    if config.archive.enabled:
+        if updated is None:
+            raise DigestError(
+                "cannot archive an issue with no dated article",
+                hint="date the articles, or pass --month YYYY-MM",
+            )
+        base = config.archive.base_url
+        index = archives.index_html(updated, newsletter, base, config.templates.dir)
+        site = Rendered(
+            files=(
+                ("index.html", index.encode("utf-8")),
+                ("feed.xml", archives.atom_feed(updated, newsletter, base)),
+            )
+        )
     if config.build.strict and warnings:
         raise DigestError(
             f"{len(warnings)} warning(s) with --strict: {warnings[0]}",
             hint="fix the inputs or drop --strict",
         )
-    return BuildResult(digest=digest, rendered=rendered, warnings=tuple(warnings))
+    return BuildResult(
+        digest=digest, rendered=rendered, warnings=tuple(warnings), archive=updated, site=site
+    )
 
 
 def build_to(
@@ -258,8 +326,19 @@ def build_to(
     out: str,
     sources: Sequence[str] | None = None,
     progress: Progress | None = None,
+    window: Window | None = None,
 ) -> BuildResult:
-    """Build and write the files into ``out`` atomically."""
-    result = build(config, sources, progress)
+    """Build and write the files into ``out`` atomically.
+
+    With ``archive.enabled`` the issue also goes into ``<out>/YYYY-MM/`` with
+    ``index.html`` and ``feed.xml``; ``archive.json`` (the issue numbers) is
+    written last, so a number is kept only once its issue is written.
+    """
+    result = build(config, sources, progress, window, read_archive(out))
     deliver.write_files(out, result.rendered)
+    if config.archive.enabled:
+        deliver.write_archive(out, result.digest.key, result.rendered, result.site)
+    if result.archive is not None:
+        data = archives.to_json(result.archive).encode("utf-8")
+        deliver.write_files(out, Rendered(files=((archives.ARCHIVE_FILE, data),)))
     return result

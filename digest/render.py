@@ -154,6 +154,7 @@ def references(digest: Digest, link: Any = None) -> tuple[Reference, ...]:
 def to_json(digest: Digest) -> str:
     data = {
         "title": digest.title,
+        "issue": digest.issue,
         "period": digest.period,
         "language": digest.language,
         "sections": [
@@ -170,6 +171,7 @@ def to_json(digest: Digest) -> str:
                         "language": a.language,
                         "score": a.theme_score,
                         "summary": list(a.summary),
+                        "also_in": [{"label": x.label, "url": x.url} for x in a.also_in],
                     }
                     for a in section.items
                 ],

@@ -263,3 +263,34 @@ def test_send_help_names_the_password_variable():
     assert result.exit_code == 0
     assert "DIGEST_SMTP_PASSWORD" in result.output
     assert "--password" not in result.output
+
+
+def test_month_flags(seeds, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("build", str(seeds), "-o", "b", "--month", "2024-12")
+    assert result.exit_code == 1
+    assert "error: no articles for December 2024" in result.output
+    assert "nothing written" in result.output
+    assert not (tmp_path / "b").exists()
+    result = run("build", str(seeds), "-o", "b", "--month", "2024-11")
+    assert result.exit_code == 0, result.output
+    assert "Built 1 article in 1 section" in result.output
+    assert "000_6b7b2fddc07a1cb0.txt: undated" in result.output
+    assert json.loads((tmp_path / "b" / "digest.json").read_text())["issue"] == 1
+
+
+def test_bad_period_flags_are_usage_errors():
+    result = run("build", "--month", "2024-13")
+    assert result.exit_code == 2 and "YYYY-MM" in result.output
+    result = run("build", "--month", "2024-11", "--since", "2024-11-02")
+    assert result.exit_code == 2 and "not both" in result.output
+    result = run("build", "--since", "2024-11-30", "--until", "2024-11-01")
+    assert result.exit_code == 2
+
+
+def test_archive_flag_writes_the_archive(seeds, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("build", str(seeds), "-o", "site", "--archive")
+    assert result.exit_code == 0, result.output
+    for name in ("index.html", "feed.xml", "archive.json", "2024-11/digest.html"):
+        assert (tmp_path / "site" / name).is_file(), name

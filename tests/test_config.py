@@ -65,3 +65,19 @@ def test_missing_config_file_is_an_error():
 
 def test_shipped_config_matches_the_defaults(root: Path):
     assert load_config(str(root / "digest.toml")).themes == DEFAULT_THEMES
+
+
+def test_web_and_archive_keys(write):
+    path = write(
+        "w.toml",
+        "[build]\nfetch_full = true\ntimeout = 2\n\n[archive]\nenabled = true\n"
+        'base_url = "https://example.org/digest/"\n',
+    )
+    cfg = load_config(str(path))
+    assert (cfg.build.fetch_full, cfg.build.timeout) == (True, 2.0)
+    assert (cfg.archive.enabled, cfg.archive.base_url) == (True, "https://example.org/digest/")
+    bad = write("b.toml", '[build]\ntimeout = 0\n\n[archive]\nbase_url = "example.org"\n')
+    with pytest.raises(DigestError) as err:
+        load_config(str(bad))
+    assert "'build.timeout' must be more than 0" in err.value.message
+    assert "'archive.base_url' must start with https://" in err.value.message

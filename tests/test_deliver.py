@@ -44,6 +44,16 @@ def test_output_path_that_is_a_file_is_an_error(tmp_path):
     assert "is a file" in err.value.message
 
 
+def test_write_archive_puts_the_issue_in_its_month_folder(tmp_path):
+    from digest.deliver import write_archive
+
+    issue = Rendered(files=(("digest.html", b"<p>issue</p>"),))
+    site = Rendered(files=(("index.html", b"<p>index</p>"), ("feed.xml", b"<feed/>")))
+    write_archive(str(tmp_path), "2024-11", issue, site)
+    assert (tmp_path / "2024-11" / "digest.html").read_bytes() == b"<p>issue</p>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2024-11", "feed.xml", "index.html"]
+
+
 # --- digest send: a real SMTP server on 127.0.0.1 (tests/smtp_server.py) -------------------
 
 
@@ -149,7 +159,9 @@ def test_server_drop_and_550_then_one_rerun_delivers_each_good_recipient_once(ou
         config = write_config(tmp_path, port, retries=2)
         first = send(config, str(out), "--recipients", str(csv_file))
         assert first.exit_code == 1, first.output
-        assert "Sent 'International Health Digest – November 2024' to 7 recipients." in first.output
+        assert (
+            "Sent 'International Health Digest #1 – November 2024' to 7 recipients." in first.output
+        )
         assert "Not sent yet (a re-run sends them): 13" in first.output
         assert len(box.received) == 7
 
@@ -412,8 +424,8 @@ def test_test_send_marks_the_subject_and_leaves_the_ledger_alone(out, tmp_path):
     assert test.exit_code == 0 and real.exit_code == 0, test.output + real.output
     subjects = [r.message["Subject"] for r in box.received]
     assert subjects == [
-        "[TEST] International Health Digest – November 2024",
-        "International Health Digest – November 2024",
+        "[TEST] International Health Digest #1 – November 2024",
+        "International Health Digest #1 – November 2024",
     ]
 
 
@@ -513,7 +525,7 @@ def test_no_built_digest_is_an_error(tmp_path):
 def test_esp_payload_skips_mime_headers(out):
     outbox = Outbox.load(out)
     payload = esp_payload(outbox.message(Recipient("a@example.org")))
-    assert payload["subject"] == "International Health Digest – November 2024"
+    assert payload["subject"] == "International Health Digest #1 – November 2024"
     assert "Message-ID" in payload["headers"] and "List-Id" in payload["headers"]
     assert not {"Content-Type", "MIME-Version", "From", "To", "Date"} & set(payload["headers"])
 

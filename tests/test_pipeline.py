@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 import dataclasses
+import email
+import email.policy
+import json
+import shutil
 
+import feedparser
 import pytest
 
-from digest.config import Config
+from digest.config import Config, load_config
 from digest.errors import DigestError
-from digest.pipeline import MIN_PER_WORKER, build, collect, workers_for
+from digest.period import Window, month_window
+from digest.pipeline import MIN_PER_WORKER, build, build_to, collect, workers_for
+from tests.conftest import CORPUS, stall
 
 TOPICS = [
     ("hospital", "The city hospital opened a new cancer ward for {n} patients on Monday."),
@@ -95,3 +102,165 @@ def test_a_build_started_from_a_thread_uses_fresh_workers_and_the_same_output(tm
     t.join(120)
     assert got["method"] == "spawn"
     assert got["rendered"] == expected
+
+
+# What each month's issue must hold: (source, title), by the sources' names.
+EXPECTED = {
+    "2024-09": {
+        ("months/sep-report.md", "Nurses from Manila train in Los Angeles"),
+        ("months/sep-text.txt", "Hospital ships return to Southeast Asian ports"),
+        ("months/news.atom#1", "Telemedicine links rural clinics in Kenya"),
+    },
+    "2024-10": {
+        ("months/oct-note.md", "A new agreement on cancer research with Seoul"),
+        ("months/news.atom#2", "Japan and Vietnam expand training for surgeons"),
+        ("months/news.rss#1", "Brazil opens a centre for tropical disease research"),
+    },
+    "2024-11": {
+        ("months/nov-text.txt", "Health ministers meet in Geneva on vaccine supply"),
+        ("months/news.atom#3", "Malaria cases fall after bed net campaign"),  # + news.rss#2
+    },
+}
+
+
+@pytest.fixture
+def three_months(tmp_path, monkeypatch):
+    shutil.copytree(CORPUS, tmp_path / "months")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def items(out):
+    data = json.loads((out / "digest.json").read_text(encoding="utf-8"))
+    return data, [i for s in data["sections"] for i in s["items"]]
+
+
+def archived_config() -> Config:
+    return Config().with_overrides(
+        {"archive.enabled": True, "archive.base_url": "https://news.example.org/digest/"}
+    )
+
+
+def test_three_months_make_three_issues_with_exactly_their_articles(three_months):
+    config = archived_config()
+    for number, month in enumerate(EXPECTED, 1):
+        result = build_to(config, "out", ["months"], window=month_window(month))
+        assert any("months/undated.txt: undated" in w for w in result.warnings)
+        data, its = items(three_months / "out" / month)
+        assert {(i["source"], i["title"]) for i in its} == EXPECTED[month]
+        assert all(i["date"].startswith(month) for i in its)
+        assert data["issue"] == number
+        assert data["title"] == f"International Health Digest #{number} – {data['period']}"
+    # the same story in the Atom and the RSS feed is one item, with an "also in" link
+    _, nov = items(three_months / "out" / "2024-11")
+    malaria = next(i for i in nov if i["source"] == "months/news.atom#3")
+    assert malaria["also_in"] == [
+        {
+            "label": "Health Policy Daily",
+            "url": "https://www.wire.example.com/malaria-nets/?fbclid=abc123",
+        }
+    ]
+    html = (three_months / "out" / "2024-11" / "digest.html").read_text(encoding="utf-8")
+    assert "Issue 3 · November 2024" in html
+    assert "Also in:" in html and "Health Policy Daily</a>" in html
+    assert 'href="https://news.example.org/digest/2024-11/digest.html"' in html  # view in browser
+    eml = (three_months / "out" / "2024-11" / "digest.eml").read_bytes()
+    msg = email.message_from_bytes(eml, policy=email.policy.default)
+    assert msg["Subject"] == "International Health Digest #3 – November 2024"
+    text = (three_months / "out" / "digest.txt").read_text(encoding="utf-8")
+    assert "Issue 3 · November 2024" in text
+
+
+def test_feed_xml_reads_back_with_the_issues_and_index_is_newest_first(three_months):
+    config = archived_config()
+    for month in EXPECTED:
+        build_to(config, "out", ["months"], window=month_window(month))
+    feed = feedparser.parse((three_months / "out" / "feed.xml").read_bytes())
+    assert not feed.bozo
+    assert [e.title for e in feed.entries] == [
+        "International Health Digest #3 – November 2024",
+        "International Health Digest #2 – October 2024",
+        "International Health Digest #1 – September 2024",
+    ]
+    assert [e.link for e in feed.entries] == [
+        f"https://news.example.org/digest/{m}/digest.html"
+        for m in ("2024-11", "2024-10", "2024-09")
+    ]
+    assert "Malaria cases fall after bed net campaign" in feed.entries[0].summary
+    index = (three_months / "out" / "index.html").read_text(encoding="utf-8")
+    positions = [index.index(f'href="{m}/digest.html"') for m in ("2024-11", "2024-10", "2024-09")]
+    assert positions == sorted(positions)
+    for month in EXPECTED:
+        assert {p.name for p in (three_months / "out" / month).iterdir()} == {
+            "digest.html",
+            "digest.txt",
+            "digest.json",
+            "digest.eml",
+        }
+
+
+def test_issue_numbers_stay_when_builds_are_repeated(three_months):
+    config = archived_config()
+    for month in EXPECTED:
+        build_to(config, "out", ["months"], window=month_window(month))
+    before = (three_months / "out" / "archive.json").read_bytes()
+    feed_before = (three_months / "out" / "feed.xml").read_bytes()
+    for month in ("2024-10", "2024-09", "2024-11"):
+        build_to(config, "out", ["months"], window=month_window(month))
+    assert (three_months / "out" / "archive.json").read_bytes() == before
+    assert (three_months / "out" / "feed.xml").read_bytes() == feed_before
+    assert items(three_months / "out" / "2024-10")[0]["issue"] == 2
+    # a plain build (no --archive) keeps the numbers too
+    build_to(Config(), "out", ["months"], window=month_window("2024-09"))
+    assert items(three_months / "out")[0]["issue"] == 1
+    assert (three_months / "out" / "archive.json").read_bytes() == before
+
+
+def test_an_empty_month_says_so_and_writes_nothing(three_months):
+    with pytest.raises(DigestError) as err:
+        build_to(archived_config(), "out", ["months"], window=month_window("2024-12"))
+    assert "no articles for December 2024" in err.value.message
+    assert "nothing written" in err.value.message
+    assert not (three_months / "out").exists()
+
+
+def test_a_failing_feed_url_is_a_warning_and_the_rest_builds(three_months, http_server):
+    http_server.routes["/down.xml"] = (500, {"Content-Type": "text/plain"}, b"")
+    http_server.routes["/stall.xml"] = stall
+    config = Config().with_overrides({"build.timeout": 0.5})
+    sources = [http_server.url("/down.xml"), "months", http_server.url("/stall.xml")]
+    result = build_to(config, "out", sources, window=month_window("2024-10"))
+    assert len(result.digest.articles) == 3
+    assert f"{http_server.url('/down.xml')}: HTTP 500 Internal Server Error; skipped" in "\n".join(
+        result.warnings
+    )
+    assert any("/stall.xml: no response within 0.5 s" in w for w in result.warnings)
+
+
+def test_feeds_served_over_http_build_like_files(three_months, http_server):
+    http_server.routes["/news.atom"] = (
+        200,
+        {"Content-Type": "application/atom+xml"},
+        (CORPUS / "news.atom").read_bytes(),
+    )
+    result = build(Config(), [http_server.url("/news.atom")], window=month_window("2024-09"))
+    assert [a.title for a in result.digest.articles] == [
+        "Telemedicine links rural clinics in Kenya"
+    ]
+
+
+def test_undated_seeds_are_reported_and_the_stated_date_is_found(root, monkeypatch):
+    monkeypatch.chdir(root)
+    result = build(load_config(str(root / "digest.toml")), ["seeds"], window=Window())
+    dates = {a.source: a.date for a in result.digest.articles}
+    assert str(dates["seeds/003_eaef6d1132e96ddd.txt"]) == "2024-11-16"
+    undated = sorted(s for s, d in dates.items() if d is None)
+    assert undated == [
+        "seeds/000_6b7b2fddc07a1cb0.txt",
+        "seeds/001_65abf81002b92a89.txt",
+        "seeds/002_e1c23eef024fd075.txt",
+        "seeds/004_f6c0a198d215912c.txt",
+    ]
+    for source in undated:
+        assert any(w.startswith(f"{source}: undated") for w in result.warnings)
+    assert result.digest.issue == 1 and result.digest.key == "2024-11"

@@ -137,12 +137,17 @@ HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
 
 def write_articles(folder: Path, title: str = "Water for every clinic") -> None:
     folder.mkdir(parents=True, exist_ok=True)
+    bodies = (  # two different stories: the same text twice would be merged as one
+        "The ministry opened twelve clinics in the north this month. "
+        "Each clinic has clean water and a trained nurse. "
+        "Doctors say the change will save many lives in the coming winter.\n",
+        "A charity drilled forty wells in the south in October. "
+        "Every well has a hand pump and a water test kit. "
+        "Nurses expect fewer cases of cholera among children this year.\n",
+    )
     for i in range(2):
         (folder / f"a{i}.md").write_text(
-            f"---\ntitle: {title} {i}\ndate: 2024-11-0{i + 1}\n---\n\n"
-            "The ministry opened twelve clinics in the north this month. "
-            "Each clinic has clean water and a trained nurse. "
-            "Doctors say the change will save many lives in the coming winter.\n",
+            f"---\ntitle: {title} {i}\ndate: 2024-11-0{i + 1}\n---\n\n" + bodies[i],
             encoding="utf-8",
         )
 

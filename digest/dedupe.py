@@ -1,0 +1,128 @@
+"""The same story from two sources becomes one item with "also in" links.
+
+Two articles are the same story when their URLs are the same once tracking
+parameters, fragments and cosmetic differences are stripped
+(:func:`canonical_url`), or when their texts are near-identical: the
+Jaccard similarity of their word 5-gram shingles is at least
+:data:`JACCARD`, or the shorter text (a feed summary, say) is almost wholly
+contained in the longer one. The most complete copy (the longest text) is
+kept; the others become its ``also_in`` links.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .model import Article, Link
+
+TRACKING = re.compile(
+    r"^(utm_[a-z_]+|fbclid|gclid|gclsrc|dclid|msclkid|yclid|twclid|igshid|mc_cid|mc_eid"
+    r"|_ga|_gl|_hsenc|_hsmi|mkt_tok|oly_anon_id|oly_enc_id|vero_id|wt_mc|ref_src|spm)$",
+    re.I,
+)
+SHINGLE = 5  # words per shingle
+JACCARD = 0.6  # at least this similar: the same text
+CONTAINED = 0.9  # this share of the shorter text's shingles found in the longer one
+MIN_SHINGLES = 20  # texts shorter than this are compared by URL only
+
+
+def canonical_url(url: str) -> str:
+    """``HTTPS://www.Example.org/a/?utm_source=x&b=2#top`` -> ``https://example.org/a?b=2``.
+
+    Lower-case scheme and host, no ``www.``, no default port, no fragment,
+    no trailing slash, tracking parameters removed, the rest sorted.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme == "http":
+        scheme = "https"  # the same page over either protocol
+    host = (parts.hostname or "").lower()
+    host = host.removeprefix("www.")
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    path = parts.path.rstrip("/") or ""
+    query = sorted(
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING.match(k)
+    )
+    return urlunsplit((scheme, host, path, urlencode(query), ""))
+
+
+def shingles(text: str, size: int = SHINGLE) -> frozenset[int]:
+    words = re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
+    return frozenset(hash(tuple(words[i : i + size])) for i in range(len(words) - size + 1))
+
+
+def same_text(a: frozenset[int], b: frozenset[int]) -> bool:
+    if min(len(a), len(b)) < MIN_SHINGLES:
+        return False
+    common = len(a & b)
+    return common / len(a | b) >= JACCARD or common / min(len(a), len(b)) >= CONTAINED
+
+
+def label(article: Article) -> str:
+    """How an "also in" link is named: the publisher, else the site, else the file."""
+    if article.publisher:
+        return article.publisher
+    if article.url:
+        host = (urlsplit(article.url).hostname or "").removeprefix("www.")
+        if host:
+            return host
+    return PurePosixPath(article.source.split("#", 1)[0]).name or article.source
+
+
+def dedupe(articles: Sequence[Article]) -> list[Article]:
+    """Merge duplicates, keeping the first-seen order of the kept copies."""
+    n = len(articles)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+
+    by_url: dict[str, int] = {}
+    for i, a in enumerate(articles):
+        if a.url:
+            key = canonical_url(a.url)
+            if key in by_url:
+                union(by_url[key], i)
+            else:
+                by_url[key] = i
+    texts = [shingles(a.title + " " + a.body) for a in articles]
+    for i in range(n):
+        for j in range(i + 1, n):
+            if find(i) != find(j) and same_text(texts[i], texts[j]):
+                union(i, j)
+
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    out: list[Article] = []
+    for members in groups.values():  # insertion order: by first member
+        if len(members) == 1:
+            out.append(articles[members[0]])
+            continue
+        # the most complete copy leads; ties go to the first seen
+        lead = max(members, key=lambda k: (len(articles[k].body), -k))
+        main = articles[lead]
+        others = [articles[k] for k in members if k != lead]
+        links: list[Link] = list(main.also_in)
+        for o in others:
+            for link in (Link(label=label(o), url=o.url), *o.also_in):
+                if link not in links and link != Link(label=label(main), url=main.url):
+                    links.append(link)
+        date = main.date or next((o.date for o in others if o.date), None)
+        # the group's place is its first member's place
+        out.append(dataclasses.replace(main, also_in=tuple(links), date=date))
+    return out

@@ -1,0 +1,79 @@
+"""The same story from two sources becomes one item with "also in" links."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from digest.dedupe import canonical_url, dedupe
+from digest.model import Link
+from tests.helpers import article
+
+STORY = (
+    "Malaria cases in northern Mozambique fell by a third in a year after a campaign "
+    "handed out two million treated bed nets. Health workers visited every village in "
+    "the province and showed families how to hang and care for the nets. The ministry "
+    "now plans the same campaign in two more provinces."
+)
+OTHER = (
+    "Brazil opened a research centre for tropical diseases in Manaus, with laboratories "
+    "for dengue, Zika and Chagas disease. Scientists from Europe and Africa will work at "
+    "the centre under a ten-year collaboration that starts next spring."
+)
+
+
+def test_canonical_url_strips_tracking_and_cosmetics():
+    assert (
+        canonical_url("HTTP://WWW.Example.org/a/b/?utm_source=x&b=2&a=1&fbclid=z&gclid=q#top")
+        == "https://example.org/a/b?a=1&b=2"
+    )
+    assert canonical_url("https://example.org/a?id=1") != canonical_url(
+        "https://example.org/a?id=2"
+    )
+    assert canonical_url("https://example.org:8080/a") == "https://example.org:8080/a"
+
+
+def test_same_url_after_tracking_is_one_item_with_also_in():
+    a = article(
+        "Malaria falls",
+        STORY,
+        url="https://wire.example.com/m?utm_source=feed",
+        publisher="Global Health Wire",
+        date="2024-11-05",
+    )
+    b = article(
+        "Malaria cases fall",
+        "Malaria cases fell.",
+        url="https://www.wire.example.com/m/?fbclid=1",
+        publisher="Health Policy Daily",
+    )
+    c = article("Brazil", OTHER)
+    out = dedupe([a, b, c])
+    assert [x.title for x in out] == ["Malaria falls", "Brazil"]
+    assert out[0].also_in == (
+        Link("Health Policy Daily", "https://www.wire.example.com/m/?fbclid=1"),
+    )
+
+
+def test_near_identical_text_is_one_item_the_fullest_copy_leads():
+    short = article(
+        "Bed nets cut malaria",
+        STORY.rsplit(".", 2)[0] + ".",
+        source="feed.rss#2",
+        date="2024-11-12",
+    )
+    full = article(
+        "Malaria cases fall after bed net campaign",
+        STORY + " Donors will help.",
+        url="https://wire.example.com/m",
+        source="wire.txt",
+    )
+    out = dedupe([short, full])
+    assert len(out) == 1
+    assert out[0].title == "Malaria cases fall after bed net campaign"
+    assert out[0].also_in == (Link("feed.rss", None),)
+    assert out[0].date == dt.date(2024, 11, 12)  # the undated lead takes its copy's date
+
+
+def test_different_stories_stay_apart():
+    out = dedupe([article("A", STORY), article("B", OTHER), article("C", "Short one. Two.")])
+    assert len(out) == 3 and all(not a.also_in for a in out)
