@@ -244,6 +244,8 @@ def auto(document: Any, count: int, article: Article) -> list[str]:
 
     after = [needs_previous(s, english) for s in sentences]
     names = short_names(sentences) if english else [None] * n
+    rel: list[float] = relevance.tolist()
+    near: list[list[float]] = sim.tolist()
     chosen: list[int] = []
     candidates = list(range(n))
     lam = 0.75
@@ -256,13 +258,13 @@ def auto(document: Any, count: int, article: Article) -> list[str]:
             name = names[i]
             if name and not any(j < i and name in sentences[j] for j in chosen):
                 penalty += 0.3
-            redundancy = max((float(sim[i, j]) for j in chosen), default=0.0)
-            return lam * (relevance[i] - penalty) - (1 - lam) * redundancy, -i
+            redundancy = max((near[i][j] for j in chosen), default=0.0)
+            return lam * (rel[i] - penalty) - (1 - lam) * redundancy, -i
 
         best = max(candidates, key=gain)
         chosen.append(best)
         # a sentence that repeats one already chosen is never taken
-        candidates = [i for i in candidates if i != best and sim[i, best] < 0.8]
+        candidates = [i for i in candidates if i != best and near[i][best] < 0.8]
     return [sentences[i] for i in sorted(chosen)]
 
 
