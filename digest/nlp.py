@@ -112,6 +112,9 @@ def stemmer(language: str) -> Callable[[str], str]:
 
 # language -> word as written -> its stem, or "" for a stop word
 _CONTENT: dict[str, dict[str, str]] = {}
+# language -> word as written -> the number of its stem, or -1 for a stop word
+_IDS: dict[str, dict[str, int]] = {}
+_STEM_IDS: dict[str, dict[str, int]] = {}
 
 
 def content_stems(tokens: Iterable[str], language: str) -> list[str]:
@@ -130,6 +133,25 @@ def content_stems(tokens: Iterable[str], language: str) -> list[str]:
             s = table[w] = "" if lw in stops else stem(lw)
         if s:
             out.append(s)
+    return out
+
+
+def content_ids(tokens: Iterable[str], language: str) -> list[int]:
+    """Like :func:`content_stems`, as numbers (one per distinct stem in this
+    process): what vectorizing needs, with one dictionary look-up a word."""
+    table = _IDS.get(language)
+    if table is None:
+        table = _IDS[language] = {}
+        _STEM_IDS[language] = {}
+    out: list[int] = []
+    for w in tokens:
+        k = table.get(w)
+        if k is None:
+            stems = content_stems((w,), language)
+            ids = _STEM_IDS[language]
+            k = table[w] = ids.setdefault(stems[0], len(ids)) if stems else -1
+        if k >= 0:
+            out.append(k)
     return out
 
 

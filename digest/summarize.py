@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import DigestError
 from .model import Article
-from .nlp import Tokenizer, content_stems, stemmer, stop_words, words
+from .nlp import Tokenizer, content_ids, stemmer, stop_words, words
 
 # name -> (module, class) of sumy's algorithms, imported only when chosen.
 SUMY_ALGORITHMS = {
@@ -57,10 +57,9 @@ CONNECTIVE = re.compile(
     re.I,
 )
 # First-person narration (a blog post, a letter) rather than reporting.
-FIRST_PERSON = re.compile(r"\b(i|me|my|we|us|our|you|your)\b", re.I)
+FIRST_PERSON = re.compile(r"\b(?:I|[Mm][ey]|[Ww]e|[Uu]s|[Oo]ur|[Yy]our?|MY|WE|OUR|YOUR?)\b")
 REPORTING = re.compile(r"\b(said|says|told|added|according to|asked|explained)\b", re.I)
 _QUOTES = '"“”'
-_NAME = re.compile(r"\b([A-Z][\w'’-]+)\s+([A-Z][\w'’-]+)\b")
 _LEADING_WORD = re.compile(r"^[\"“‘']?([A-Z][\w'’-]+)\b(?!\s+[A-Z])")
 
 
@@ -106,15 +105,21 @@ def needs_previous(sentence: str, english: bool = True) -> bool:
     return english and bool(PRONOUN.match(s) or CONNECTIVE.match(s))
 
 
-def short_names(sentences: Sequence[str]) -> list[str | None]:
+def short_names(sentences: Sequence[str], stops: frozenset[str] = frozenset()) -> list[str | None]:
     """The bare surname a sentence opens with ("Hassoun, who ..."), when an
     earlier sentence introduced it with a first name ("Heitham Hassoun")."""
-    seen: set[str] = set()
+    text = "\n".join(sentences)
     out: list[str | None] = []
-    for s in sentences:
+    start = 0
+    for i, s in enumerate(sentences):
         m = _LEADING_WORD.match(s)
-        out.append(m.group(1) if m and m.group(1) in seen else None)
-        seen.update(last for _, last in _NAME.findall(s))
+        name = m.group(1) if i and m and m.group(1).lower() not in stops else None
+        if name:
+            full = re.compile(rf"[A-Z][\w'’-]+[ \t]+{re.escape(name)}\b")
+            if not full.search(text, 0, start):
+                name = None
+        out.append(name)
+        start += len(s) + 1
     return out
 
 
@@ -154,19 +159,17 @@ def build_document(article: Article, tokenizer: Tokenizer, cap: int) -> Any:
     return ObjectDocumentModel(paragraphs)
 
 
-def _vectors(bags: Sequence[Sequence[str]], extra: Sequence[str]) -> tuple[Any, Any]:
-    """Unit tf-idf rows for the bags, and the (unit) vector of ``extra`` (the headline)."""
+def _vectors(bags: Sequence[Sequence[int]], extra: Sequence[int]) -> tuple[Any, Any]:
+    """Unit tf-idf rows for bags of stem numbers, and the unit vector of ``extra``
+    (the headline) in the same space."""
     import numpy as np
 
-    vocab: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    for i, bag in enumerate(bags):
-        cols.extend(vocab.setdefault(w, len(vocab)) for w in bag)
-        rows.extend([i] * len(bag))
-    n, v = len(bags), max(len(vocab), 1)
-    cells = np.array(rows, dtype=np.intp) * v + np.array(cols, dtype=np.intp)
-    tf = np.bincount(cells, minlength=n * v).reshape(n, v).astype(float)
+    n = len(bags)
+    flat = np.fromiter((k for bag in bags for k in bag), dtype=np.intp)
+    rows = np.repeat(np.arange(n), [len(bag) for bag in bags])
+    vocab, cols = np.unique(flat, return_inverse=True)
+    v = max(len(vocab), 1)
+    tf = np.bincount(rows * v + cols, minlength=n * v).reshape(n, v).astype(float)
     df = np.count_nonzero(tf, axis=0)
     idf = np.log((1 + n) / (1 + df)) + 1.0
     vec = np.log1p(tf) * idf
@@ -174,10 +177,11 @@ def _vectors(bags: Sequence[Sequence[str]], extra: Sequence[str]) -> tuple[Any, 
     norms[norms == 0] = 1.0
     vec /= norms[:, None]
     head = np.zeros(v)
-    for w in extra:
-        k = vocab.get(w)
-        if k is not None:
-            head[k] += idf[k]
+    if extra and len(vocab):
+        ids = np.asarray(extra, dtype=np.intp)
+        at = np.minimum(np.searchsorted(vocab, ids), len(vocab) - 1)
+        hit = vocab[at] == ids
+        np.add.at(head, at[hit], idf[at[hit]])
     hn = np.linalg.norm(head)
     return vec, (head / hn if hn > 0 else head)
 
@@ -205,8 +209,8 @@ def auto(document: Any, count: int, article: Article) -> list[str]:
         return sentences
     lang = article.language
     english = lang == "en"
-    bags = [content_stems(s.words, lang) for s in document.sentences]
-    title = content_stems(words(article.title, lang), lang)
+    bags = [content_ids(s.words, lang) for s in document.sentences]
+    title = content_ids(words(article.title, lang), lang)
     vec, head = _vectors(bags, title)
     sim = vec @ vec.T
     np.fill_diagonal(sim, 0.0)
@@ -243,7 +247,7 @@ def auto(document: Any, count: int, article: Article) -> list[str]:
     )
 
     after = [needs_previous(s, english) for s in sentences]
-    names = short_names(sentences) if english else [None] * n
+    names = short_names(sentences, stop_words(lang)) if english else [None] * n
     rel: list[float] = relevance.tolist()
     near: list[list[float]] = sim.tolist()
     chosen: list[int] = []
