@@ -132,7 +132,9 @@ def narration_share(sentences: Sequence[str]) -> float:
     open_quote = False
     for s in sentences:
         marks = s.count('"') + s.count("“") + s.count("”")
-        if not (open_quote or marks) and FIRST_PERSON.search(s) and not REPORTING.search(s):
+        single = "‘" in s or s[:1] == "'"  # British quotes: 'I was there,' she said.
+        quoted = open_quote or marks or single
+        if not quoted and FIRST_PERSON.search(s) and not REPORTING.search(s):
             count += 1
         if marks % 2:
             open_quote = not open_quote

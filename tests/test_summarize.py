@@ -167,3 +167,24 @@ def test_a_bare_surname_needs_the_sentence_that_introduced_it():
         "Shanghai is a big city.",
     ]
     assert short_names(sentences) == [None, None, "Hassoun", None]
+
+
+def test_quoted_first_person_is_not_narration():
+    from digest.summarize import narration_share
+
+    news = [
+        "The council approved the new bridge on Monday.",
+        '"We have waited for this for years," said the mayor.',
+        "'I am delighted,' she told reporters.",
+        "‘Our town needs it.’",
+        '"It will change everything. We can finally cross the river.',
+        'I think it is wonderful."',
+    ]
+    assert narration_share(news) == 0.0
+    blog = [
+        "Welcome to our blog.",
+        "I spent the summer travelling in Asia.",
+        "We met many hospital leaders.",
+        "The hospitals are growing fast.",
+    ]
+    assert narration_share(blog) == 0.75
