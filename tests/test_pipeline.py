@@ -264,3 +264,20 @@ def test_undated_seeds_are_reported_and_the_stated_date_is_found(root, monkeypat
     for source in undated:
         assert any(w.startswith(f"{source}: undated") for w in result.warnings)
     assert result.digest.issue == 1 and result.digest.key == "2024-11"
+
+
+def test_the_default_build_does_not_import_nltk(root, tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from digest.config import Config\n"
+        "from digest.pipeline import build\n"
+        f"build(Config(), [{str(root / 'seeds')!r}])\n"
+        "print('nltk' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False"
