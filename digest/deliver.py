@@ -1,9 +1,13 @@
 """Stage 6, deliver: put the rendered files where they go, and send the email.
 
-``write_files`` writes a build into a folder atomically: every file is first
-written into a temporary folder beside the target, then moved in with
-``os.replace``, so a crash leaves either the old or the new file, never a
-half-written one.
+``write_files`` replaces the output folder as a whole: it stages a complete
+copy of the new ``out/`` in a temporary folder beside it (the new files, plus
+every file of the old ``out/`` that this build does not produce, such as
+archive folders), then swaps the two folders. On Linux the swap is one
+atomic ``renameat2(RENAME_EXCHANGE)``; elsewhere it is two renames. A full
+disk, an unwritable folder or an interruption at any point leaves ``out/``
+holding the previous complete digest, never a mix. ``write_file`` adds one
+file to a folder atomically (the ``file`` transport's outbox).
 
 ``digest send`` takes the built ``digest.eml`` and sends one copy per
 recipient (To is that recipient alone; Date, Message-ID and a personalised
@@ -30,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email
+import errno
 import functools
 import hashlib
 import hmac
@@ -42,6 +47,7 @@ import signal
 import smtplib
 import socket
 import ssl
+import sys
 import tempfile
 import threading
 import time
@@ -67,41 +73,214 @@ if TYPE_CHECKING:
     from .config import Config, SmtpConfig
 
 
+STAGING_PREFIX = ".digest-staging-"
+
+
 def write_files(out: str, rendered: Rendered) -> list[Path]:
-    """Write every file of ``rendered`` into ``out``; return their paths."""
-    target = Path(out)
+    """Replace ``out`` with the previous contents plus every file of ``rendered``.
+
+    Returns the paths of the written files (inside ``out``).
+    """
+    target = Path(os.path.abspath(out))
+    if target.is_symlink() and target.is_dir():
+        target = target.resolve()  # swap the folder the link points at, keep the link
     if target.exists() and not target.is_dir():
         raise DigestError(
-            f"{out}: output path is a file, not a folder", hint="pass a folder with -o/--out"
+            f"{out}: output path is a file, not a folder",
+            hint="pass a folder with -o/--out, or move the file away",
         )
+    names = [name for name, _ in rendered.files]
+    for name in names:
+        if not name or Path(name).is_absolute() or ".." in Path(name).parts:
+            raise DigestError(f"{name!r}: not a file name inside the output folder")
+    parent = target.parent
+    for ancestor in (parent, *parent.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise DigestError(
+                    f"{out}: {_shown(ancestor)} is a file, not a folder",
+                    hint="choose another output folder with -o/--out",
+                )
+            break
     try:
-        target.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".digest-", dir=target))
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}-", dir=parent))
     except OSError as exc:
         raise DigestError(
-            f"{out}: cannot write the output folder: {exc.strerror or exc}",
+            f"{out}: cannot create the output folder: {_reason(exc)}",
             hint="choose a writable folder with -o/--out",
         ) from exc
-    written = []
     try:
+        _set_mode(staging, target)
+        if target.is_dir():
+            _copy_previous(target, staging, skip=set(names))
         for name, data in rendered.files:
-            tmp = staging / name
-            with tmp.open("wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-        for name, _ in rendered.files:
-            final = target / name
-            os.replace(staging / name, final)
-            written.append(final)
+            _write_file(staging / name, data)
+        _fsync_dir(staging)
+        _swap(staging, target)
     except OSError as exc:
         raise DigestError(
-            f"{out}: cannot write the digest: {exc.strerror or exc}",
-            hint="free some disk space or choose another folder with -o/--out",
+            f"{out}: cannot write the digest: {_reason(exc)}; the previous digest was kept",
+            hint=_hint(exc),
         ) from exc
     finally:
+        # After a swap the staging path holds the previous out/; before it, a
+        # partial new one. Either way it goes.
         shutil.rmtree(staging, ignore_errors=True)
-    return written
+    return [Path(out) / name for name in names]
+
+
+def _set_mode(staging: Path, target: Path) -> None:
+    """mkdtemp makes a private (0700) folder; give it the old folder's mode, else
+    the usual one for the umask."""
+    if target.is_dir():
+        mode = target.stat().st_mode & 0o7777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o777 & ~umask
+    os.chmod(staging, mode)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _hint(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some disk space and build again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "choose a writable folder with -o/--out"
+    return "check the output folder and the disk, or choose another folder with -o/--out"
+
+
+def _copy_previous(src: Path, dst: Path, skip: set[str]) -> None:
+    """Carry over what the build does not produce (hard links where possible)."""
+    for entry in sorted(src.iterdir()):
+        if entry.name in skip or entry.name.startswith(STAGING_PREFIX):
+            continue
+        dest = dst / entry.name
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry), dest)
+        elif entry.is_dir():
+            shutil.copytree(entry, dest, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(str(entry), str(dest))
+
+
+def _link_or_copy(src: str, dst: str) -> str:
+    """A hard link is safe here: staged files are only ever replaced, never
+    written through."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write every byte and fsync; a short write or a full disk raises OSError."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()  # never write through a hard link to the previous file
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    if sys.platform.startswith("win"):  # pragma: no cover
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Put ``staging`` in place of ``target``; afterwards ``staging`` holds the old one."""
+    if not target.exists():
+        os.rename(staging, target)
+        staging.mkdir()  # so the caller's cleanup has something to remove
+        return
+    if _exchange(staging, target):
+        return
+    # Fallback: two renames. Between them out/ is briefly absent, never mixed.
+    old = staging.with_name(staging.name + "-old")
+    os.rename(target, old)
+    try:
+        os.rename(staging, target)
+    except OSError:
+        os.rename(old, target)
+        raise
+    os.rename(old, staging)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths with renameat2; False when unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    renameat2.restype = ctypes.c_int
+    rc = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False  # old kernel or a filesystem without exchange
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def write_file(folder: Path, name: str, data: bytes) -> Path:
+    """Write one file into ``folder`` atomically (a temporary file, then
+    ``os.replace``), leaving the folder's other files alone: for outboxes
+    that grow one message at a time."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".digest-", dir=folder)
+        os.close(fd)
+        try:
+            _write_file(Path(tmp), data)
+            os.replace(tmp, folder / name)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    except OSError as exc:
+        raise DigestError(
+            f"{folder / name}: cannot write: {_reason(exc)}", hint=_hint(exc)
+        ) from exc
+    return folder / name
 
 
 def write_archive(out: str, key: str, issue: Rendered, site: Rendered) -> list[Path]:
@@ -442,8 +621,7 @@ class FileTransport:
         self.count += 1
         name = f"{self.count:04d}-{file_slug(rcpt)}.eml"
         before_data()
-        write_files(str(self.folder), Rendered(files=((name, data),)))
-        return str(self.folder / name)
+        return str(write_file(self.folder, name, data))
 
     def close(self) -> None:
         self._open = False

@@ -54,6 +54,73 @@ def test_write_archive_puts_the_issue_in_its_month_folder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2024-11", "feed.xml", "index.html"]
 
 
+def _files(folder):
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
+def test_replaces_the_folder_as_a_whole_and_keeps_files_it_does_not_produce(
+    tmp_path, monkeypatch, exchange
+):
+    import digest.deliver as deliver
+
+    if not exchange:
+        monkeypatch.setattr(deliver, "_exchange", lambda a, b: False)
+    out = tmp_path / "out"
+    (out / "2024-10").mkdir(parents=True)
+    (out / "2024-10" / "digest.html").write_bytes(b"archive")
+    (out / "index.html").write_bytes(b"index")
+    (out / "a.txt").write_bytes(b"old A")
+    old_inode = (out / "2024-10" / "digest.html").stat().st_ino
+    write_files(str(out), Rendered(files=(("a.txt", b"new A"), ("b.txt", b"B"))))
+    assert _files(out) == {
+        "2024-10/digest.html": b"archive",
+        "index.html": b"index",
+        "a.txt": b"new A",
+        "b.txt": b"B",
+    }
+    assert (out / "2024-10" / "digest.html").stat().st_ino == old_inode  # linked, not copied
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert out.stat().st_mode & 0o777 != 0o700
+
+
+def test_a_failure_before_the_swap_leaves_the_old_folder(tmp_path, monkeypatch):
+    import digest.deliver as deliver
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_bytes(b"old A")
+
+    def broken(a, b):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(deliver, "_swap", broken)
+    with pytest.raises(DigestError) as err:
+        write_files(str(out), Rendered(files=(("a.txt", b"new A"),)))
+    assert "cannot write the digest: Input/output error; the previous digest was kept" in (
+        err.value.message
+    )
+    assert _files(out) == {"a.txt": b"old A"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_an_output_link_to_a_folder_stays_a_link(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "out").symlink_to(real)
+    write_files(str(tmp_path / "out"), Rendered(files=(("a.txt", b"A"),)))
+    assert (tmp_path / "out").is_symlink()
+    assert (real / "a.txt").read_bytes() == b"A"
+
+
+def test_file_names_cannot_leave_the_folder(tmp_path):
+    with pytest.raises(DigestError):
+        write_files(str(tmp_path / "out"), Rendered(files=(("../evil.txt", b"x"),)))
+    assert not (tmp_path / "evil.txt").exists()
+
+
 # --- digest send: a real SMTP server on 127.0.0.1 (tests/smtp_server.py) -------------------
 
 
