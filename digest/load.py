@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,10 @@ from .model import Document
 Loader = Callable[[str, str], tuple[str, dict[str, str]]]
 
 FRONT_MATTER_KEYS = ("title", "date", "url", "author", "theme", "language", "source")
+# A loader reports problems that do not stop the article (a front-matter key
+# of the wrong type, an unknown key) under this key, one per line; ``load``
+# turns them into warnings.
+WARNINGS_KEY = "_warnings"
 
 
 def load_text(text: str, source: str) -> tuple[str, dict[str, str]]:
@@ -31,6 +36,22 @@ def load_text(text: str, source: str) -> tuple[str, dict[str, str]]:
 
 
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+@lru_cache(maxsize=1)
+def _front_matter_loader() -> Any:
+    """PyYAML's SafeLoader, but dates stay text: ``clean`` parses them, and an
+    impossible date (2024-13-45) is a warning, not a crash in the YAML parser."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
 
 
 def load_markdown(text: str, source: str) -> tuple[str, dict[str, str]]:
@@ -41,7 +62,12 @@ def load_markdown(text: str, source: str) -> tuple[str, dict[str, str]]:
     m = _FRONT.match(text)
     if m:
         try:
-            data: Any = yaml.safe_load(m.group(1))
+            data: Any = yaml.load(m.group(1), Loader=_front_matter_loader())  # a SafeLoader
+        except (ValueError, TypeError, RecursionError) as exc:  # e.g. deeply nested
+            raise DigestError(
+                f"{source}: invalid YAML front matter ({exc})",
+                hint="check the values between the --- lines",
+            ) from exc
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f" line {mark.line + 2}" if mark is not None else ""
@@ -56,10 +82,26 @@ def load_markdown(text: str, source: str) -> tuple[str, dict[str, str]]:
                 f"{source}: front matter must be key: value pairs",
                 hint="write it as 'title: ...' lines between --- lines",
             )
+        problems: list[str] = []
         for key, value in data.items():
+            name = str(key).strip().lower()
+            if name not in FRONT_MATTER_KEYS:
+                problems.append(
+                    f"{source}: unknown front matter key '{key}' ignored "
+                    f"(known keys: {', '.join(FRONT_MATTER_KEYS)})"
+                )
+                continue
             if value is None:
                 continue
-            meta[str(key).lower()] = str(value)
+            if isinstance(value, (dict, list, set, tuple, bytes)):
+                problems.append(
+                    f"{source}: front matter '{name}' must be a single value, "
+                    f"not a {'list' if not isinstance(value, dict) else 'mapping'}; ignored"
+                )
+                continue
+            meta[name] = str(value)
+        if problems:
+            meta[WARNINGS_KEY] = "\n".join(problems)
         text = text[m.end() :]
     return _strip_markdown(text), meta
 
@@ -150,13 +192,31 @@ LOADERS: dict[str, tuple[str, Loader]] = {
 }
 
 
-def decode(data: bytes, source: str) -> tuple[str, str | None]:
-    """Bytes to text: UTF-8 (BOM allowed), else a detected encoding with a warning."""
+LATIN_CODEPAGES = frozenset(
+    """cp1250 cp1252 cp1254 cp1257 latin_1 iso8859_2 iso8859_3 iso8859_4 iso8859_9
+    iso8859_10 iso8859_13 iso8859_14 iso8859_15 iso8859_16 cp437 cp850 cp852 cp858
+    cp775 mac_latin2 mac_roman mac_iceland mac_turkish""".split()
+)
+
+
+def decode(data: bytes, source: str, truncated: bool = False) -> tuple[str, str | None]:
+    """Bytes to text: UTF-8 (BOM allowed), else a detected encoding with a warning.
+
+    ``truncated``: the bytes were cut at the size cap, so a character may be
+    split at the end; that partial character is dropped.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), f"{source}: read as UTF-16 (byte order mark found)"
+        if truncated:
+            data = data[: len(data) // 2 * 2]
+        text = data.decode("utf-16", errors="replace")
+        return text, f"{source}: read as UTF-16 (byte order mark found)"
     try:
+        if truncated:
+            import codecs
+
+            return codecs.getincrementaldecoder("utf-8")().decode(data, final=False), None
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
         pass
@@ -164,6 +224,15 @@ def decode(data: bytes, source: str) -> tuple[str, str | None]:
 
     best = from_bytes(data).best()
     encoding = best.encoding if best is not None else "cp1252"
+    if encoding in LATIN_CODEPAGES:
+        # Short Western text fits many Latin code pages equally well; the
+        # detector's pick among them is arbitrary. Like browsers, prefer
+        # windows-1252 when the bytes are valid in it.
+        try:
+            data.decode("cp1252")
+            encoding = "cp1252"
+        except UnicodeDecodeError:
+            pass
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError):
@@ -173,24 +242,47 @@ def decode(data: bytes, source: str) -> tuple[str, str | None]:
 
 
 def iter_files(sources: Iterable[str]) -> tuple[list[Path], list[str]]:
-    """Expand folders (recursively, sorted, hidden files skipped) into files."""
+    """Expand folders (recursively, sorted, hidden files skipped) into files.
+
+    Broken links and special files (pipes, devices) inside a folder are
+    skipped with a warning; named on the command line they are errors.
+    """
     files: list[Path] = []
     warnings: list[str] = []
     for src in sources:
         p = Path(src)
         if p.is_dir():
-            found = sorted(
-                f
-                for f in p.rglob("*")
-                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )
+            found: list[Path] = []
+            try:
+                entries = sorted(p.rglob("*"))
+            except OSError as exc:
+                raise DigestError(
+                    f"{src}: cannot list the folder: {exc.strerror or exc}",
+                    hint="check its permissions",
+                ) from exc
+            for f in entries:
+                if any(part.startswith(".") for part in f.relative_to(p).parts):
+                    continue
+                if f.is_file():
+                    found.append(f)
+                elif f.is_symlink() and not f.exists():
+                    warnings.append(f"{relative_source(str(f))}: broken symbolic link; skipped")
+                elif not f.is_dir():
+                    warnings.append(
+                        f"{relative_source(str(f))}: not a regular file (a pipe or device); skipped"
+                    )
             if not found:
                 warnings.append(f"{src}: folder has no files")
             files.extend(found)
         elif p.is_file():
             files.append(p)
-        elif p.is_symlink():
+        elif p.is_symlink() and not p.exists():
             raise DigestError(f"{src}: broken symbolic link", hint="point it at an existing file")
+        elif p.exists():
+            raise DigestError(
+                f"{src}: not a regular file (a pipe or device)",
+                hint="pass article files or folders",
+            )
         else:
             raise DigestError(
                 f"{src}: no such file or folder",
@@ -413,6 +505,20 @@ def _load_url(url: str, max_bytes: int, web: Web, warnings: list[str]) -> list[D
     return [Document(source=url, text=content, kind="web", meta=tuple(sorted(meta.items())))]
 
 
+# File signatures of formats people rename to .txt by mistake.
+MAGIC = (
+    (b"%PDF-", "a PDF document", "convert it to text first (e.g. pdftotext)"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image", "remove it from the sources"),
+    (b"\xff\xd8\xff", "a JPEG image", "remove it from the sources"),
+    (b"GIF8", "a GIF image", "remove it from the sources"),
+    (b"PK\x03\x04", "a ZIP archive (or .docx/.odt)", "save the article as .txt, .md or .html"),
+    (b"\x1f\x8b", "a gzip archive", "unpack it first"),
+    (b"\xd0\xcf\x11\xe0", "an old Word/Office document", "save the article as .txt"),
+    (b"{\\rtf", "an RTF document", "save the article as .txt"),
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
 def _load_one(
     path: Path, source: str, kind: str, loader: Loader, max_bytes: int, warnings: list[str]
 ) -> Document:
@@ -421,20 +527,30 @@ def _load_one(
             data = fh.read(max_bytes + 1)
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise DigestError(f"{source}: cannot read: {reason}", hint="check its permissions") from exc
-    if len(data) > max_bytes:
+        raise DigestError(
+            f"{source}: cannot read: {reason}", hint="check that it is a readable file"
+        ) from exc
+    truncated = len(data) > max_bytes
+    if truncated:
         data = data[:max_bytes]
         warnings.append(
             f"{source}: larger than {max_bytes} bytes; only the first {max_bytes} are used "
             "(raise build.max_article_bytes to read more)"
         )
+    for magic, what, hint in MAGIC:
+        if data.startswith(magic):
+            raise DigestError(f"{source}: {what}, not text", hint=hint)
     if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DigestError(f"{source}: binary file, not text", hint="remove it from the sources")
-    text, warning = decode(data, source)
+    text, warning = decode(data, source, truncated)
     if warning:
         warnings.append(warning)
+    controls = len(_CONTROL.findall(text[:100_000]))
+    if controls > max(8, len(text[:100_000]) // 20):
+        raise DigestError(f"{source}: binary file, not text", hint="remove it from the sources")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     content, meta = loader(text, source)
+    meta = check_meta(meta, source, warnings)
     if not content.strip():
         raise DigestError(f"{source}: empty article", hint="add text or remove the file")
     return Document(
@@ -443,6 +559,38 @@ def _load_one(
         kind=kind,
         meta=tuple(sorted(meta.items())),
     )
+
+
+_LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
+
+
+def check_meta(meta: dict[str, str], source: str, warnings: list[str]) -> dict[str, str]:
+    """Drop metadata that must not be used, with a warning naming the key."""
+    from .clean import parse_date, safe_url
+
+    out = dict(meta)
+    for line in out.pop(WARNINGS_KEY, "").splitlines():
+        warnings.append(line)
+    url = out.get("url")
+    if url is not None and safe_url(url) is None:
+        del out["url"]
+        shown = url if len(url) <= 60 else url[:57] + "..."
+        warnings.append(f"{source}: url {shown!r} dropped: only http(s) and mailto links are kept")
+    date = out.get("date")
+    if date is not None and parse_date(date) is None:
+        del out["date"]
+        warnings.append(
+            f"{source}: date {date[:40]!r} is not a date; the article is treated as undated "
+            "(write it as YYYY-MM-DD)"
+        )
+    language = out.get("language")
+    if language is not None and not _LANG.match(language.strip()):
+        del out["language"]
+        warnings.append(
+            f"{source}: language {language[:40]!r} is not a language code like 'en' or 'fr'; "
+            "detected from the text instead"
+        )
+    return out
 
 
 def relative_source(path: str) -> str:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from digest.errors import DigestError
@@ -65,6 +67,55 @@ def test_bad_file_is_skipped_others_load(tmp_path, write):
     text = "\n".join(warnings)
     assert "empty.txt" in text and "bin.txt" in text and "bad.md" in text
     assert "invalid YAML" in text
+
+
+def test_file_signatures_name_the_format(tmp_path, write):
+    write("a.txt", b"%PDF-1.7\n...")
+    write("b.txt", b"PK\x03\x04rest-of-zip")
+    write("c.txt", b"\xff\xd8\xff\xe0JFIF")
+    docs, warnings = load([str(tmp_path)])
+    assert docs == ()
+    assert [w.split(": ", 1)[1] for w in warnings] == [
+        "a PDF document, not text; skipped (convert it to text first (e.g. pdftotext))",
+        "a ZIP archive (or .docx/.odt), not text; skipped (save the article as .txt, .md or .html)",
+        "a JPEG image, not text; skipped (remove it from the sources)",
+    ]
+
+
+def test_binary_without_nul_bytes_is_refused(tmp_path, write):
+    write("noise.txt", bytes(range(1, 32)) * 50)
+    docs, warnings = load([str(tmp_path)])
+    assert docs == () and "binary file, not text" in warnings[0]
+
+
+def test_truncation_never_splits_a_character(tmp_path, write):
+    write("cut.txt", ("Titre\n\n" + "é" * 100).encode("utf-8"))
+    docs, warnings = load([str(tmp_path)], max_bytes=10)  # 7 bytes + 1.5 characters
+    assert docs[0].text == "Titre\n\né"
+    assert len(warnings) == 1 and "larger than 10 bytes" in warnings[0]  # no encoding warning
+
+
+def test_front_matter_checks(tmp_path, write):
+    write(
+        "a.md",
+        "---\ntitle: T\nurl: JavaScript:alert(1)\ndate: 2024-13-45\nlanguage: fr-CA\n"
+        "colour: red\n---\nBody.\n",
+    )
+    docs, warnings = load([str(tmp_path)])
+    meta = dict(docs[0].meta)
+    assert meta == {"title": "T", "language": "fr-CA"}
+    text = "\n".join(warnings)
+    assert "url 'JavaScript:alert(1)' dropped" in text
+    assert "date '2024-13-45' is not a date" in text
+    assert "unknown front matter key 'colour'" in text
+
+
+def test_a_special_file_named_on_the_command_line(tmp_path):
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(DigestError) as err:
+        load([str(fifo)])
+    assert "not a regular file" in err.value.message
 
 
 # --- feeds and the web -------------------------------------------------------
