@@ -155,9 +155,25 @@ def is_cta(text: str) -> bool:
     return len(words(text)) <= 25 and bool(CTA_START.match(text.strip().lstrip(QUOTES)))
 
 
+_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def word_count(text: str) -> int:
+    """Words, counting a run of CJK characters (written without spaces) as
+    one word per two characters."""
+    cjk = len(_CJK_CHAR.findall(text))
+    if not cjk:
+        return len(words(text))
+    return len(words(_CJK_CHAR.sub(" ", text))) + max(1, cjk // 2)
+
+
 def looks_like_headline(text: str) -> bool:
-    n = len(words(text))
-    return 2 <= n <= 30 and not text.rstrip().endswith((".", ":")) and not is_nav(text)
+    n = word_count(text)
+    return (
+        2 <= n <= 30
+        and not text.rstrip().endswith((".", ":", "。", "！", "？"))
+        and not is_nav(text)
+    )
 
 
 def find_date(text: str) -> dt.date | None:
@@ -241,11 +257,12 @@ def _contained(short: str, long: str) -> bool:
     return len(short) >= 20 and len(short) < len(long) and short in long
 
 
-def _similar(a: str, b: str) -> bool:
-    wa, wb = set(a.split()), set(b.split())
-    if min(len(wa), len(wb)) < 6:
-        return a == b
-    return len(wa & wb) / len(wa | wb) >= 0.8
+# Comparing every pair of blocks is quadratic. Real articles have a few
+# dozen blocks; beyond this many, only the first and last blocks (where
+# bios, pull quotes and captions sit) are compared pairwise, and the rest
+# only for exact repeats, so a huge hostile file cannot stall the build.
+PAIRWISE_HEAD = 240
+PAIRWISE_TAIL = 60
 
 
 def repeated(blocks: Sequence[str]) -> set[int]:
@@ -257,17 +274,26 @@ def repeated(blocks: Sequence[str]) -> set[int]:
     - two near-identical plain blocks (a bio printed twice): drop both.
     """
     norms = [normalize(b) for b in blocks]
+    n = len(blocks)
+    if n <= PAIRWISE_HEAD + PAIRWISE_TAIL:
+        window = list(range(n))
+    else:
+        window = [*range(PAIRWISE_HEAD), *range(n - PAIRWISE_TAIL, n)]
+    sets = {i: set(norms[i].split()) for i in window}
     drop: set[int] = set()
-    for i in range(len(blocks)):
-        for j in range(i + 1, len(blocks)):
-            a, b = norms[i], norms[j]
-            if not a or not b:
+    for x, i in enumerate(window):
+        a, wa = norms[i], sets[i]
+        if not a:
+            continue
+        for j in window[x + 1 :]:
+            b, wb = norms[j], sets[j]
+            if not b:
                 continue
             if _contained(a, b):
                 drop.add(i)
             elif _contained(b, a):
                 drop.add(j)
-            elif _similar(a, b):
+            elif _similar_sets(a, b, wa, wb):
                 qa, qb = is_quoted(blocks[i]), is_quoted(blocks[j])
                 if qa and not qb:
                     drop.add(i)
@@ -275,7 +301,26 @@ def repeated(blocks: Sequence[str]) -> set[int]:
                     drop.add(j)
                 else:
                     drop.update((i, j))
+    if len(window) < n:  # the middle of a huge text: exact repeats only
+        first: dict[str, int] = {}
+        for i, norm in enumerate(norms):
+            if not norm:
+                continue
+            if norm in first:
+                drop.update((first[norm], i))
+            else:
+                first[norm] = i
     return drop
+
+
+def _similar_sets(a: str, b: str, wa: set[str], wb: set[str]) -> bool:
+    """``_similar`` on precomputed word sets."""
+    small, large = sorted((len(wa), len(wb)))
+    if small < 6:
+        return a == b
+    if small < 0.8 * large:  # Jaccard >= 0.8 is impossible
+        return False
+    return len(wa & wb) / len(wa | wb) >= 0.8
 
 
 def _byline(text: str) -> tuple[str | None, str | None]:
@@ -293,13 +338,57 @@ def _byline(text: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+# Characters that are never text: C0/C1 controls (but tab and newline),
+# surrogates, and the explicit bidi embeddings/overrides that can make a
+# title display as something else ("Trojan source").
+_NOT_TEXT = re.compile(
+    r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
+)
+MAX_TITLE_CHARS = 200
+SAFE_URL_SCHEMES = ("http", "https", "mailto")
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters (tab and newline stay)."""
+    return _NOT_TEXT.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def shorten(title: str, limit: int = MAX_TITLE_CHARS) -> str:
+    """A title for display and the subject: at most ``limit`` characters, cut at a word."""
+    if len(title) <= limit:
+        return title
+    cut = title[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def safe_url(value: str | None) -> str | None:
+    """``value`` when it is an http(s) or mailto URL, else None.
+
+    Links in the email come from untrusted input: ``javascript:``, ``data:``,
+    ``file:`` and every other scheme must never become an ``href``.
+    """
+    if value is None:
+        return None
+    url = value.strip()
+    if not url or any(ord(c) < 32 or c.isspace() for c in url):
+        return None
+    scheme, sep, rest = url.partition(":")
+    if not sep or scheme.lower() not in SAFE_URL_SCHEMES or not rest:
+        return None
+    if scheme.lower() in ("http", "https") and not rest.startswith("//"):
+        return None
+    return url
+
+
 def clean(doc: Document) -> Article:
     """Find the title, metadata and body of one loaded document."""
-    blocks = split_blocks(doc.text)
+    blocks = split_blocks(strip_controls(doc.text))
     removed: list[str] = []
 
     # --- the headline: metadata first, else the first headline-shaped block
-    title = (doc.get("title") or "").strip()
+    title = strip_controls(doc.get("title") or "").strip()
     title = " ".join(title.split())
     start = 0
     if title:
@@ -325,8 +414,8 @@ def clean(doc: Document) -> Article:
     norm_title = normalize(title)
 
     # --- metadata from bylines before they are dropped
-    author = (doc.get("author") or "").strip() or None
-    publisher = (doc.get("source") or "").strip() or None
+    author = " ".join(strip_controls(doc.get("author") or "").split()) or None
+    publisher = " ".join(strip_controls(doc.get("source") or "").split()) or None
     for k, b in enumerate(body):
         early = k < 3
         last = k == len(body) - 1
@@ -378,16 +467,18 @@ def clean(doc: Document) -> Article:
         # Trailing chrome (related stories and their dates) is not searched.
         date = find_date("\n".join(blocks[: start + 3])) or find_date("\n".join(kept))
 
+    if not title:
+        title = doc.source.replace("\\", "/").rsplit("/", 1)[-1]
     return Article(
         source=doc.source,
-        title=title,
+        title=shorten(title),
         paragraphs=tuple(kept),
-        url=(doc.get("url") or None),
+        url=safe_url(doc.get("url")),
         date=date,
         author=author,
         publisher=publisher,
         language=(doc.get("language") or "").strip().lower()[:2]
         or detect_language(title + "\n" + "\n".join(kept)),
-        theme=(doc.get("theme") or None),
+        theme=(" ".join(strip_controls(doc.get("theme") or "").split()) or None),
         removed=tuple(removed),
     )

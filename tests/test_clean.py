@@ -130,3 +130,50 @@ def test_a_dateline_dropped_as_a_label_still_dates_the_article(write):
 def test_each_seed_date_stated_in_the_text_is_found(seed_articles):
     dated = {k: a.date for k, a in seed_articles.items() if a.date}
     assert dated == {"003": dt.date(2024, 11, 16)}  # the only full date the seeds state
+
+
+def test_safe_url_keeps_only_http_and_mailto():
+    from digest.clean import safe_url
+
+    assert safe_url(" https://example.org/a?b=1 ") == "https://example.org/a?b=1"
+    assert safe_url("mailto:ed@example.org") == "mailto:ed@example.org"
+    for bad in (
+        "javascript:alert(1)",
+        "JAVASCRIPT:alert(1)",
+        " data:text/html,x",
+        "vbscript:x",
+        "file:///etc/passwd",
+        "http:alert(1)",
+        "java\nscript:x",
+        "https://exa mple.org",
+        "/relative/path",
+        "",
+    ):
+        assert safe_url(bad) is None, bad
+
+
+def test_controls_and_bidi_overrides_are_removed_and_long_titles_shortened():
+    from digest.clean import shorten, strip_controls
+    from digest.model import Document
+
+    assert strip_controls("a\x00b\x1bc\u202ed\td\ne\x85f") == "abcd\td\nef"
+    long = "word " * 500
+    assert len(shorten(long)) <= 200 and shorten(long).endswith("word…")
+    a = clean(
+        Document("x.md", "Body sentence here.\x07", "markdown", (("title", "T\x00i\u202etle"),))
+    )
+    assert a.title == "Title" and a.paragraphs == ("Body sentence here.",)
+
+
+def test_repeated_stays_fast_on_huge_texts():
+    import time
+
+    blocks = [
+        f"Line number {i} of a long report about the regional hospital budget."
+        for i in range(20000)
+    ]
+    blocks[5] = blocks[19990]  # an exact repeat far apart is still found
+    started = time.monotonic()
+    drop = repeated(blocks)
+    assert time.monotonic() - started < 10
+    assert {5, 19990} <= drop
