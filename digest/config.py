@@ -15,8 +15,10 @@ SMTP password comes from the environment (``DIGEST_SMTP_PASSWORD``).
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -243,6 +245,48 @@ def _check_web(sections: dict[str, Any]) -> list[str]:
     return problems
 
 
+_COLOR = re.compile(r"^(#[0-9A-Fa-f]{3,4}|#[0-9A-Fa-f]{6}|#[0-9A-Fa-f]{8}|[A-Za-z]{3,30})$")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def _check_range(lo: float, hi: float | None = None) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if value < lo or (hi is not None and value > hi):
+            return f"must be between {lo} and {hi}" if hi is not None else f"must be at least {lo}"
+        return None
+
+    return check
+
+
+def _check_color(value: Any) -> str | None:
+    if _COLOR.match(value):
+        return None
+    return 'must be a colour like "#0b5cab"'
+
+
+def _check_link(value: Any) -> str | None:
+    """http(s) or mailto URLs, or a merge tag of the mailing service (no scheme)."""
+    if any(c.isspace() or ord(c) < 32 for c in value.strip()):
+        return "must not contain spaces or line breaks"
+    m = _SCHEME.match(value.strip())
+    if m and m.group(1).lower() not in ("http", "https", "mailto"):
+        return "must be an http(s) or mailto URL"
+    return None
+
+
+# (section, key) -> a check returning what is wrong, or None.
+CHECKS: dict[tuple[str, str], Callable[[Any], str | None]] = {
+    ("build", "max_article_bytes"): _check_range(1),
+    ("summary", "sentences"): _check_range(1, 50),
+    ("summary", "max_sentences"): _check_range(1),
+    ("classify", "threshold"): _check_range(0.0, 1.0),
+    ("newsletter", "accent_color"): _check_color,
+    ("newsletter", "logo_url"): _check_link,
+    ("newsletter", "unsubscribe_url"): _check_link,
+    ("newsletter", "archive_url"): _check_link,
+}
+
+
 def parse_config(data: dict[str, Any], base: Path, where: str) -> Config:
     """Validate a parsed TOML table; collect every problem before raising."""
     problems: list[str] = []
@@ -270,6 +314,11 @@ def parse_config(data: dict[str, Any], base: Path, where: str) -> Config:
                 problems.append(
                     f"'{key}.{k}' must be {_type_name(hints[k])}, not {type(v).__name__}"
                 )
+                continue
+            check = CHECKS.get((key, k))
+            wrong = check(v) if check else None
+            if wrong:
+                problems.append(f"'{key}.{k}' {wrong}, not {v!r}")
                 continue
             if (key, k) in PATH_KEYS:
                 v = (

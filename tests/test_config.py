@@ -81,3 +81,29 @@ def test_web_and_archive_keys(write):
         load_config(str(bad))
     assert "'build.timeout' must be more than 0" in err.value.message
     assert "'archive.base_url' must start with https://" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[summary]\nsentences = 0\n", "'summary.sentences' must be between 1 and 50, not 0"),
+        ("[summary]\nmax_sentences = 0\n", "'summary.max_sentences' must be at least 1, not 0"),
+        ("[classify]\nthreshold = 2\n", "'classify.threshold' must be between 0.0 and 1.0"),
+        ('[newsletter]\naccent_color = "#12"\n', "'newsletter.accent_color' must be a colour"),
+        (
+            '[newsletter]\nlogo_url = "data:image/png;base64,xx"\n',
+            "must be an http(s) or mailto URL",
+        ),
+        ('[newsletter]\narchive_url = "https://a.org/\\nx"\n', "must not contain spaces or line"),
+    ],
+)
+def test_values_out_of_range_are_errors(write, toml, message):
+    path = write("d.toml", toml)
+    with pytest.raises(DigestError) as err:
+        load_config(str(path))
+    assert message in err.value.message
+
+
+def test_merge_tags_are_allowed_as_links(write):
+    path = write("d.toml", '[newsletter]\nunsubscribe_url = "*|UNSUB|*"\naccent_color = "teal"\n')
+    assert load_config(str(path)).newsletter.unsubscribe_url == "*|UNSUB|*"
