@@ -1,6 +1,6 @@
 """``python -m digest``."""
 
-from .cli import cli
+from .cli import main
 
 if __name__ == "__main__":  # not when a spawned worker process re-imports this module
-    cli(prog_name="digest")
+    main()

@@ -52,6 +52,8 @@ class DigestGroup(click.Group):
         except DigestError as exc:
             if _debug(ctx):
                 raise
+            for line in exc.details:
+                click.echo(f"error: {line}", err=True)
             click.echo(f"error: {exc.message}", err=True)
             if exc.hint:
                 click.echo(f"hint: {exc.hint}", err=True)
@@ -480,7 +482,11 @@ def send(
 
 
 def main() -> None:  # pragma: no cover - the console script
-    cli(prog_name="digest")
+    try:
+        cli(prog_name="digest")
+    except KeyboardInterrupt:  # Ctrl-C outside a command (say, while starting up)
+        click.echo("error: interrupted; out/ was left as it was", err=True)
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,8 @@
 
 The core raises :class:`DigestError` for every expected failure (bad input,
 bad config, delivery problems); ``cli.py`` catches it in one place and prints
-``error: <message>`` and, when given, ``hint: <hint>`` on stderr.
+``error: <message>`` and, when given, ``hint: <hint>`` on stderr. ``details``
+are further problems (say, every warning under ``--strict``), one line each.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 class DigestError(Exception):
     """An expected failure, with a message for the user and an optional hint."""
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, details: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = details  # one line per underlying problem, printed before message
 
     def __reduce__(self) -> tuple[type[DigestError], tuple[str, str | None]]:
         # keep the hint when the error crosses from a worker process

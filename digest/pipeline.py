@@ -7,6 +7,7 @@ and returns new ones; only ``load`` reads and ``deliver`` writes.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections import Counter
@@ -26,6 +27,7 @@ from .dedupe import dedupe
 from .errors import DigestError
 from .load import Web, load, read_archive
 from .model import Article, Digest, Document, Rendered, Section
+from .nlp import SUMY_LANGUAGES, Tokenizer
 from .period import Window, issue_key, select
 from .render import render
 from .summarize import get_summarizer, summarize, warm_up
@@ -138,7 +140,42 @@ class SummaryJob:
     max_sentences: int
 
     def __call__(self, doc: Document) -> Article:
-        return summarize(clean(doc), self.summarizer, self.sentences, self.max_sentences)
+        article = clean(doc)
+        if article.language not in SUMY_LANGUAGES:
+            return keep_whole(article, self.max_sentences)
+        return summarize(article, self.summarizer, self.sentences, self.max_sentences)
+
+
+def keep_whole(article: Article, cap: int) -> Article:
+    """An article in a language without summarization rules (stop words): its
+    sentences, all of them up to ``cap``. ``collect`` warns about it."""
+    tok = Tokenizer(article.language)
+    sentences = [s for p in article.paragraphs for s in tok.to_sentences(p)]
+    return replace(article, summary=tuple(sentences[:cap]))
+
+
+def language_warnings(articles: Sequence[Article]) -> list[str]:
+    return [
+        f"{a.source}: no summarization rules for language '{a.language}'; "
+        "the article is kept whole (set 'language:' in its front matter if this is wrong)"
+        for a in articles
+        if a.language not in SUMY_LANGUAGES
+    ]
+
+
+def unique(articles: Sequence[Article], warnings: list[str]) -> list[Article]:
+    """Drop an article whose text repeats an earlier one (the same file twice)."""
+    seen: dict[str, str] = {}
+    out = []
+    for a in articles:
+        text = " ".join((a.title + "\n" + a.body).split())
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if key in seen:
+            warnings.append(f"{a.source}: same article as {seen[key]}; skipped")
+            continue
+        seen[key] = a.source
+        out.append(a)
+    return out
 
 
 def prepare(
@@ -193,9 +230,12 @@ def collect(
         raise DigestError(
             f"{where}: no articles found",
             hint="add .txt, .md or .html files (see README.md, 'Inputs')",
+            details=tuple(warnings),
         )
     s = config.summary
     articles = prepare(docs, SummaryJob(s.summarizer, s.sentences, s.max_sentences), jobs, progress)
+    articles = unique(articles, warnings)
+    warnings.extend(language_warnings(articles))
     return articles, warnings
 
 
@@ -208,8 +248,10 @@ def loaded(config: Config, sources: Sequence[str] | None) -> tuple[list[Article]
         raise DigestError(
             f"{where}: no articles found",
             hint="add .txt, .md or .html files (see README.md, 'Inputs')",
+            details=tuple(warnings),
         )
-    return [clean(d) for d in docs], list(warnings)
+    warnings = list(warnings)
+    return unique([clean(d) for d in docs], warnings), warnings
 
 
 def load_examples(config: Config) -> tuple[dict[str, tuple[Article, ...]], list[str]]:
@@ -313,8 +355,10 @@ def build(
         )
     if config.build.strict and warnings:
         raise DigestError(
-            f"{len(warnings)} warning(s) with --strict: {warnings[0]}",
-            hint="fix the inputs or drop --strict",
+            f"{len(warnings)} warning{'s' * (len(warnings) != 1)} with --strict; "
+            "nothing was written",
+            hint="fix the inputs above or drop --strict",
+            details=tuple(warnings),
         )
     return BuildResult(
         digest=digest, rendered=rendered, warnings=tuple(warnings), archive=updated, site=site

@@ -76,6 +76,11 @@ def environments(user_dir: str | None) -> tuple[Any, Any]:
     """(MJML environment, text environment) over the same loader."""
     import jinja2
 
+    if user_dir and not Path(user_dir).is_dir():
+        raise DigestError(
+            f"{user_dir}: templates folder not found",
+            hint="fix templates.dir / --templates, or leave it empty for the built-in templates",
+        )
     builtin = str(builtin_templates())
     search = [user_dir, builtin] if user_dir else [builtin]
     loader = jinja2.ChoiceLoader(
@@ -96,6 +101,8 @@ def environments(user_dir: str | None) -> tuple[Any, Any]:
         )
         env.filters["wrap"] = wrap
         env.globals["meta_line"] = meta_line
+        env.globals["language_tag"] = language_tag
+        env.globals["direction"] = direction
         envs.append(env)
     return envs[0], envs[1]
 
