@@ -242,15 +242,15 @@ def collect(
 def loaded(config: Config, sources: Sequence[str] | None) -> tuple[list[Article], list[str]]:
     """Load and clean (no summaries: grouping reads the whole article)."""
     b = config.build
-    docs, warnings = load(sources or b.sources, b.max_article_bytes, web_of(config))
+    docs, load_warnings = load(sources or b.sources, b.max_article_bytes, web_of(config))
     if not docs:
         where = ", ".join(sources or config.build.sources)
         raise DigestError(
             f"{where}: no articles found",
             hint="add .txt, .md or .html files (see README.md, 'Inputs')",
-            details=tuple(warnings),
+            details=load_warnings,
         )
-    warnings = list(warnings)
+    warnings = list(load_warnings)
     return unique([clean(d) for d in docs], warnings), warnings
 
 
