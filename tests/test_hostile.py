@@ -39,6 +39,10 @@ PREVIOUS = {
 }
 
 
+# A complete config, so the only warnings are about the hostile input.
+CONFIG = '[newsletter]\nunsubscribe_url = "https://example.org/unsubscribe"\n'
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
@@ -51,6 +55,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def project(tmp_path, monkeypatch):
     """A working folder with articles/ and a previous digest in out/."""
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "digest.toml").write_text(CONFIG, encoding="utf-8")
     (tmp_path / "articles").mkdir()
     shutil.copy(HOSTILE / "good.txt", tmp_path / "articles" / "good.txt")
     for name, data in PREVIOUS.items():
@@ -248,7 +253,10 @@ def test_5000_small_files(project):
         )
     result = run("build", "many")
     assert result.exit_code == 0, result.output
-    assert result.stderr == ""
+    # the only warning: the email is fitted under Gmail's clipping size
+    assert stderr_lines(result) == [
+        line for line in stderr_lines(result) if line.startswith("warning: digest.html would be")
+    ]
     assert len(items(built(project))) == 5000
 
 
@@ -374,10 +382,13 @@ def test_markup_jinja_and_mjml_in_text_stay_text(project):
     add(project, "injection.md")
     result = run("build", "articles")
     assert result.exit_code == 0, result.output
-    assert stderr_lines(result) == [
+    lines = stderr_lines(result)
+    assert lines[0] == (
         "warning: articles/injection.md: url 'javascript:alert(document.cookie)' dropped: "
         "only http(s) and mailto links are kept"
-    ]
+    )
+    # digest check (#4) flags the article's literal tags in digest.txt: they are text there
+    assert all(line.startswith("warning: text-markup: digest.txt contains") for line in lines[1:])
     item = items(built(project))["injection.md"]
     html = (project / "out" / "digest.html").read_text(encoding="utf-8")
     text = (project / "out" / "digest.txt").read_text(encoding="utf-8")
@@ -407,7 +418,7 @@ def test_data_url_in_front_matter_is_dropped(project):
 def test_crlf_in_a_title_cannot_add_mail_headers(project, monkeypatch):
     add(project, "crlf-title.md")
     (project / "digest.toml").write_text(
-        '[newsletter]\nname = "News\\r\\nBcc: victim@example.com"\n', encoding="utf-8"
+        CONFIG + 'name = "News\\r\\nBcc: victim@example.com"\n', encoding="utf-8"
     )
     result = run("build", "articles")
     assert result.exit_code == 0, result.output
