@@ -283,12 +283,16 @@ def write_file(folder: Path, name: str, data: bytes) -> Path:
     return folder / name
 
 
+def archive_files(key: str, issue: Rendered, site: Rendered) -> list[tuple[str, bytes]]:
+    """The issue's files under ``<key>/`` plus the archive's own files
+    (``index.html``, ``feed.xml``), as names inside the output folder."""
+    return [(f"{key}/{name}", data) for name, data in issue.files] + list(site.files)
+
+
 def write_archive(out: str, key: str, issue: Rendered, site: Rendered) -> list[Path]:
-    """The issue's files into ``<out>/<key>/``, then the archive's own files
-    (``index.html``, ``feed.xml``) into ``<out>``, each folder atomically."""
-    written = write_files(str(Path(out) / key), issue)
-    written += write_files(out, site)
-    return written
+    """The issue into ``<out>/<key>/`` and the archive's files into ``<out>``,
+    in one atomic replacement of ``out``."""
+    return write_files(out, Rendered(files=tuple(archive_files(key, issue, site))))
 
 
 # --- sending -------------------------------------------------------------------------------

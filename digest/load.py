@@ -438,6 +438,7 @@ def _feed_documents(
                 "(use --fetch-full to download its page)"
             )
             continue
+        meta = check_meta(meta, name, warnings)  # a javascript: link never survives
         docs.append(Document(source=name, text=text, kind="feed", meta=tuple(sorted(meta.items()))))
     return docs
 
@@ -502,6 +503,7 @@ def _load_url(url: str, max_bytes: int, web: Web, warnings: list[str]) -> list[D
     meta.setdefault("url", resp.url)
     if not content.strip():
         raise DigestError(f"{url}: empty page", hint="check the address")
+    meta = check_meta(meta, url, warnings)
     return [Document(source=url, text=content, kind="web", meta=tuple(sorted(meta.items())))]
 
 

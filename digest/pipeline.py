@@ -379,10 +379,13 @@ def build_to(
     written last, so a number is kept only once its issue is written.
     """
     result = build(config, sources, progress, window, read_archive(out))
-    deliver.write_files(out, result.rendered)
+    files = list(result.rendered.files)
     if config.archive.enabled:
-        deliver.write_archive(out, result.digest.key, result.rendered, result.site)
+        files += deliver.archive_files(result.digest.key, result.rendered, result.site)
     if result.archive is not None:
         data = archives.to_json(result.archive).encode("utf-8")
-        deliver.write_files(out, Rendered(files=((archives.ARCHIVE_FILE, data),)))
+        files.append((archives.ARCHIVE_FILE, data))
+    # One swap of the whole folder: out/ holds the previous issue or this one,
+    # never the digest of one and the archive of the other.
+    deliver.write_files(out, Rendered(files=tuple(files)))
     return result
