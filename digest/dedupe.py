@@ -19,6 +19,7 @@ from pathlib import PurePosixPath
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .model import Article, Link
+from .render import safe_url
 
 TRACKING = re.compile(
     r"^(utm_[a-z_]+|fbclid|gclid|gclsrc|dclid|msclkid|yclid|twclid|igshid|mc_cid|mc_eid"
@@ -119,7 +120,8 @@ def dedupe(articles: Sequence[Article]) -> list[Article]:
         others = [articles[k] for k in members if k != lead]
         links: list[Link] = list(main.also_in)
         for o in others:
-            for link in (Link(label=label(o), url=o.url), *o.also_in):
+            # only an absolute http(s) URL becomes a link (a feed may say javascript:)
+            for link in (Link(label=label(o), url=safe_url(o.url)), *o.also_in):
                 if link not in links and link != Link(label=label(main), url=main.url):
                     links.append(link)
         date = main.date or next((o.date for o in others if o.date), None)

@@ -21,7 +21,7 @@ from . import deliver
 from .archive import Archive
 from .check import check_files
 from .classify import classify, group, report, suggest, suggestion_toml
-from .clean import clean
+from .clean import clean, parse_date
 from .config import Config
 from .dedupe import dedupe
 from .errors import DigestError
@@ -220,8 +220,15 @@ def collect(
     sources: Sequence[str] | None = None,
     jobs: int = 0,
     progress: Progress | None = None,
+    window: Window | None = None,
 ) -> tuple[list[Article], list[str]]:
-    """Load, clean and summarize the articles; problems with single files become warnings."""
+    """Load, clean and summarize the articles; problems with single files become warnings.
+
+    With a ``window``, a document whose front matter or feed entry dates it
+    outside the window is not cleaned or summarized: it stays in the list as
+    a bare dated stub (for the counts of an empty selection), which
+    ``select`` then leaves out.
+    """
     b = config.build
     docs, load_warnings = load(sources or b.sources, b.max_article_bytes, web_of(config))
     warnings = list(load_warnings)
@@ -233,10 +240,19 @@ def collect(
             details=tuple(warnings),
         )
     s = config.summary
+    outside: list[Article] = []
+    if window is not None and window.limited:
+        for d in docs:
+            day = parse_date(d.get("date") or "")
+            if day is not None and day not in window:
+                outside.append(Article(source=d.source, title="", paragraphs=(), date=day))
+        skip = {a.source for a in outside}
+        docs = tuple(d for d in docs if d.source not in skip)
     articles = prepare(docs, SummaryJob(s.summarizer, s.sentences, s.max_sentences), jobs, progress)
     articles = unique(articles, warnings)
     warnings.extend(language_warnings(articles))
-    return articles, warnings
+    # the stubs come last; ``select`` leaves them out, they only count
+    return articles + outside, warnings
 
 
 def loaded(config: Config, sources: Sequence[str] | None) -> tuple[list[Article], list[str]]:
@@ -316,7 +332,7 @@ def build(
     get_summarizer(config.summary.summarizer)  # fail fast on a bad name
     window = window or Window()
     archive = archive or Archive()
-    articles, warnings = collect(config, sources, config.build.jobs, progress)
+    articles, warnings = collect(config, sources, config.build.jobs, progress, window)
     articles, period_warnings = select(articles, window)
     warnings += period_warnings
     articles = dedupe(articles)

@@ -77,3 +77,10 @@ def test_near_identical_text_is_one_item_the_fullest_copy_leads():
 def test_different_stories_stay_apart():
     out = dedupe([article("A", STORY), article("B", OTHER), article("C", "Short one. Two.")])
     assert len(out) == 3 and all(not a.also_in for a in out)
+
+
+def test_an_unsafe_url_is_never_an_also_in_link():
+    a = article("Malaria falls", STORY + " More.", publisher="Wire")
+    b = article("Malaria falls too", STORY, url="javascript:alert(1)", publisher="Evil")
+    (merged,) = dedupe([a, b])
+    assert merged.also_in == (Link("Evil", None),)

@@ -281,3 +281,13 @@ def test_the_default_build_does_not_import_nltk(root, tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_articles_dated_outside_the_month_by_their_metadata_are_not_summarized(three_months):
+    articles, _ = collect(Config(), ["months"], 1, None, month_window("2024-09"))
+    by_source = {a.source: a for a in articles}
+    assert len(by_source) == 10  # every document is still counted
+    skipped = by_source["months/oct-note.md"]
+    assert (skipped.title, skipped.summary, str(skipped.date)) == ("", (), "2024-10-03")
+    assert by_source["months/sep-report.md"].summary  # inside the month: summarized
+    assert by_source["months/nov-text.txt"].summary  # dated only in its text: summarized
