@@ -762,3 +762,160 @@ def test_debug_shows_a_traceback_for_hostile_input(project):
     result = run("--debug", "build", "articles", "-o", "articles/good.txt")
     assert result.exit_code == 1
     assert "output path is a file" in str(result.exception)
+
+
+# --- Property: arbitrary Unicode as title and body ------------------------------
+
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from digest.clean import strip_controls  # noqa: E402
+from digest.config import Config, NewsletterConfig  # noqa: E402
+from digest.errors import DigestError  # noqa: E402
+from digest.pipeline import build  # noqa: E402
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+PROPERTY_CONFIG = Config(
+    newsletter=NewsletterConfig(unsubscribe_url="https://example.org/unsubscribe")
+)
+# Every code point but surrogates (not text in UTF-8): control characters,
+# format characters, private use, unassigned, RTL, combining marks, emoji.
+ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=600)
+# Text that reads like prose sometimes, so summaries are not always trivial.
+PROSE = st.lists(
+    st.one_of(
+        ANY_TEXT,
+        st.sampled_from(
+            [
+                "The hospital opened a new wing on Monday.",
+                "Doctors said it will treat two thousand patients a year.",
+                "<script>alert(1)</script> {{ 7*7 }} {% include '/etc/passwd' %} </mj-text>",
+                'javascript:alert(1) <a href="javascript:x">x</a> \r\nBcc: x@example.org',
+                "مرحبا بكم في المستشفى الجديد.",
+                "医院今天开设了新的病房。",
+            ]
+        ),
+    ),
+    max_size=6,
+).map(" ".join)
+
+
+def yaml_string(text: str) -> str:
+    """Any text as a YAML double-quoted scalar (every character escaped)."""
+    return '"' + "".join(f"\\U{ord(c):08x}" for c in text) + '"'
+
+
+class Structure(HTMLParser):
+    """Tag and attribute names, links, and whether every element is closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attrs: set[str] = set()
+        self.links: list[str] = []
+        self.stack: list[str] = []
+        self.balanced = True
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attrs.update(name for name, _ in attrs)
+        self.links.extend(v or "" for n, v in attrs if n in ("href", "src"))
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attrs.update(name for name, _ in attrs)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag:
+            self.balanced = False
+
+
+def structure(html: str) -> Structure:
+    parser = Structure()
+    parser.feed(html)
+    parser.close()
+    assert parser.balanced and not parser.stack, "the HTML does not parse into a tree"
+    return parser
+
+
+def build_one(folder: Path, name: str, data: bytes):
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        old.unlink()
+    (folder / name).write_bytes(data)
+    return build(PROPERTY_CONFIG, [str(folder)])
+
+
+@pytest.fixture(scope="module")
+def benign(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("benign")
+    result = build_one(
+        folder,
+        "a.md",
+        b'---\ntitle: "A plain title"\n---\nA plain sentence is here. Another plain one follows.\n',
+    )
+    return structure(result.rendered.get("digest.html").decode("utf-8"))
+
+
+def flat(text: str) -> str:
+    return " ".join(strip_controls(text).split())
+
+
+def check_build(result, benign: Structure, article_text: str) -> None:
+    html = result.rendered.get("digest.html").decode("utf-8")
+    got = structure(html)
+    assert got.tags <= benign.tags, got.tags - benign.tags
+    assert got.attrs <= benign.attrs, got.attrs - benign.attrs
+    assert all(link.startswith("https://") for link in got.links), got.links
+    whole = flat(article_text)
+    for item in result.digest.articles:
+        for sentence in item.summary:
+            assert flat(sentence) in whole, sentence
+    json.loads(result.rendered.get("digest.json"))
+    import email
+    from email import policy
+
+    msg = email.message_from_bytes(result.rendered.get("digest.eml"), policy=policy.default)
+    assert "\n" not in msg["Subject"] and msg["Bcc"] is None
+
+
+PROPERTY_SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@PROPERTY_SETTINGS
+@given(title=ANY_TEXT, body=PROSE)
+def test_any_title_and_body_in_front_matter(tmp_path, benign, title, body):
+    data = f"---\ntitle: {yaml_string(title)}\n---\n{body}\n".encode()
+    try:
+        result = build_one(tmp_path / "md", "a.md", data)
+    except DigestError as exc:  # the expected refusals: nothing left, or binary
+        assert "no articles found" in exc.message
+        event("refused: no article")
+        return
+    event("built")
+    from digest.load import load
+
+    docs, _ = load([str(tmp_path / "md")])
+    check_build(result, benign, docs[0].text + "\n" + title)
+
+
+@PROPERTY_SETTINGS
+@given(title=ANY_TEXT, body=PROSE)
+def test_any_text_file(tmp_path, benign, title, body):
+    raw = f"{title}\n\n{body}\n"
+    try:
+        result = build_one(tmp_path / "txt", "a.txt", raw.encode("utf-8"))
+    except DigestError as exc:
+        assert "no articles found" in exc.message
+        event("refused: no article")
+        return
+    event("built")
+    check_build(result, benign, raw.replace("\r\n", "\n").replace("\r", "\n"))
