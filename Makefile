@@ -38,6 +38,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/quality.py
 	$(PY) bench/speed.py
 	$(PY) bench/email_budget.py
+	$(PY) bench/robustness.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
