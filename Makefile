@@ -39,6 +39,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/speed.py
 	$(PY) bench/email_budget.py
 	$(PY) bench/robustness.py
+	$(PY) bench/send.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

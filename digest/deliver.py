@@ -53,6 +53,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from email import quoprimime
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.policy import SMTP
@@ -682,6 +683,16 @@ class Outbox:
             else:
                 name = line.split(b":", 1)[0].decode("ascii", "replace").strip().lower()
                 self._fields.append((name, line + b"\r\n"))
+        # with a personal unsubscribe link: the parts and headers that carry it
+        self._forms: list[tuple[str, bool]] = []  # (as built, is HTML-escaped)
+        self._parts: list[tuple[bytes, str, bool]] = []  # (encoded payload, text, is HTML)
+        self._headers: dict[str, str] = {}  # lower name -> decoded value with the link
+        if self.pattern:
+            self._forms = [(self.pattern, False)]
+            for esc in (str(markupsafe.escape(self.pattern)), html.escape(self.pattern)):
+                if esc != self.pattern and (esc, True) not in self._forms:
+                    self._forms.append((esc, True))
+            self._index_personal(template)
 
     @classmethod
     def load(cls, folder: Path, unsubscribe_url: str = "", secret: str = "") -> Outbox:
@@ -761,9 +772,17 @@ class Outbox:
     ) -> bytes:
         """The copy for ``r`` as it goes on the wire; the same message as
         :meth:`message`, without re-encoding the bodies when nothing in them changes."""
-        if self.pattern or not self._fields:
+        if not self._fields:
             return message.to_bytes(self.message(r, test=test, message_id=message_id, now=now))
-        new = {
+        body = self._body
+        new: dict[str, str] = {}
+        if self.pattern:
+            url = self.unsubscribe_url(r)
+            for raw, text, is_html in self._parts:
+                body = body.replace(raw, _qp(self._substitute(text, url, is_html)), 1)
+            for name, value in self._headers.items():
+                new[name] = _link_header(name, value.replace(self.pattern, url))
+        new |= {
             "To": str(Address(display_name=r.name, addr_spec=r.email)),
             "Date": format_datetime(now or dt.datetime.now(dt.UTC)),
             "Message-ID": message_id or self.new_message_id(),
@@ -771,7 +790,7 @@ class Outbox:
         if test:
             new["Subject"] = "[TEST] " + self.subject
         by_lower = {k.lower(): k for k in new}
-        out = []
+        out: list[bytes] = []
         for name, raw in self._fields:
             if name in by_lower:
                 key = by_lower.pop(name)
@@ -779,25 +798,43 @@ class Outbox:
             else:
                 out.append(raw)
         out += [_fold(key, new[key]) for key in by_lower.values()]
-        return b"".join(out) + b"\r\n" + self._body
+        return b"".join(out) + b"\r\n" + body
+
+    def _index_personal(self, template: EmailMessage) -> None:
+        """Find where the link sits; when the body is not as :func:`message.compose`
+        writes it (UTF-8 quoted-printable), copies take the slow path."""
+        for part in template.walk():
+            text = _text_of(part)
+            if not any(form in text for form, _ in self._forms):
+                continue
+            raw = str(part.get_payload()).encode("ascii", "replace")
+            plain = part.get("Content-Transfer-Encoding", "").lower() == "quoted-printable"
+            if not plain or part.get_content_charset() != "utf-8" or self._body.count(raw) != 1:
+                self._fields = []  # the slow path
+                return
+            self._parts.append((raw, text, part.get_content_type() == "text/html"))
+        for name, value in template.items():
+            if self.pattern in str(value):
+                self._headers[name] = str(value)
+
+    def _substitute(self, text: str, url: str, is_html: bool) -> str:
+        for form, escaped in self._forms:
+            if escaped and not is_html:
+                continue
+            text = text.replace(form, html.escape(url) if escaped else url)
+        return text
 
     def new_message_id(self) -> str:
         return make_msgid(domain=self.id_domain)
 
     def _personalise(self, msg: EmailMessage, url: str) -> None:
-        forms = [(self.pattern, url)]
-        for esc in (str(markupsafe.escape(self.pattern)), html.escape(self.pattern)):
-            if esc != self.pattern:
-                forms.append((esc, html.escape(url)))
         for part in msg.walk():
             ctype = part.get_content_type()
             if part.is_multipart() or ctype not in ("text/plain", "text/html"):
                 continue
             assert isinstance(part, EmailMessage)
             old = _text_of(part)
-            new = old
-            for before, after in forms if ctype == "text/html" else forms[:1]:
-                new = new.replace(before, after)
+            new = self._substitute(old, url, ctype == "text/html")
             if new != old:
                 part.set_content(
                     new, subtype=ctype.split("/")[1], charset="utf-8", cte="quoted-printable"
@@ -805,11 +842,26 @@ class Outbox:
                 del part["MIME-Version"]
         for name, value in list(msg.items()):
             if self.pattern in str(value):
-                msg.replace_header(name, str(value).replace(self.pattern, url))
+                msg.replace_header(name, _link_header(name, str(value).replace(self.pattern, url)))
+
+
+def _qp(text: str) -> bytes:
+    """UTF-8 text as a quoted-printable payload, as the email package writes it."""
+    lines = text.encode("utf-8").splitlines()
+    data = quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), 78)
+    return data.replace("\n", "\r\n").encode("ascii")
+
+
+def _link_header(name: str, value: str) -> str:
+    """A header carrying links (List-Unsubscribe) stays as written, as #4 writes
+    it: a URL turned into RFC 2047 encoded words is no longer a URL."""
+    return message.RawHeader(name, value) if value.isascii() else value
 
 
 def _fold(name: str, value: str) -> bytes:
     """One header field as wire bytes: RFC 2047 for non-ASCII, folded, CRLF."""
+    if isinstance(value, message.RawHeader):
+        return value.fold(policy=SMTP).encode("ascii")
     return str(SMTP.header_factory(name, value).fold(policy=SMTP)).encode("ascii")
 
 
@@ -996,20 +1048,20 @@ def deliver_all(
     record = not options.test
 
     def done(o: Outcome) -> None:
-        outcomes[o.email] = o
+        outcomes[o.email.lower()] = o
         if progress:
             progress(o)
 
     entries = {}
     if record:
-        ledger.register(issue, outbox.subject, [r.email for r in recipients])
+        ledger.register(issue, outbox.subject, [r.key for r in recipients])
         entries = ledger.entries(issue)
     queue: list[Recipient] = []
     message_ids: dict[str, str] = {}
     for r in recipients:
-        e = entries.get(r.email)
+        e = entries.get(r.key)
         if e is not None and e.message_id:
-            message_ids[r.email] = e.message_id  # a resend keeps its Message-ID
+            message_ids[r.key] = e.message_id  # a resend keeps its Message-ID
         if e is None or e.state == "pending":
             queue.append(r)
         elif e.state == "sent":
@@ -1043,32 +1095,32 @@ def deliver_all(
                     interrupted = True
                     break
                 now = time.monotonic()
-                picked = next((x for x in queue if due.get(x.email, 0.0) <= now), None)
+                picked = next((x for x in queue if due.get(x.key, 0.0) <= now), None)
                 if picked is None:  # everyone left is waiting after a 4xx
-                    wait = min(due[x.email] for x in queue) - now
+                    wait = min(due[x.key] for x in queue) - now
                     if wait > 5:
                         transport.close()  # do not hold an idle connection open
                     guard.sleep(wait)
                     continue
                 r = picked
-                mid = message_ids.setdefault(r.email, outbox.new_message_id())
+                mid = message_ids.setdefault(r.key, outbox.new_message_id())
                 try:
                     if not transport.is_open:
                         transport.open()
                     data = outbox.message_bytes(r, test=options.test, message_id=mid)
                     pacer.wait()
-                    before = functools.partial(mark, issue, r.email, "sending", message_id=mid)
+                    before = functools.partial(mark, issue, r.key, "sending", message_id=mid)
                     reply = transport.send(sender, r.email, data, before)
                 except RefusedError as exc:
                     queue.remove(r)
-                    mark(issue, r.email, "refused", exc.reply)
+                    mark(issue, r.key, "refused", exc.reply)
                     done(Outcome(r.email, REFUSED, exc.reply))
                     failures_in_a_row = 0
                 except TransientError as exc:
                     # no 250 came back: by SMTP's rules the server did not take the
                     # message, so sending it again is right (at least once)
-                    mark(issue, r.email, "pending", exc.reply)
-                    n = attempts[r.email] = attempts.get(r.email, 0) + 1
+                    mark(issue, r.key, "pending", exc.reply)
+                    n = attempts[r.key] = attempts.get(r.key, 0) + 1
                     if exc.connection:
                         transport.close()
                         failures_in_a_row += 1
@@ -1086,22 +1138,22 @@ def deliver_all(
                         queue.remove(r)
                         done(Outcome(r.email, FAILED, exc.reply))
                     else:  # this recipient waits; the others go on
-                        due[r.email] = time.monotonic() + options.backoff * 2 ** (n - 1)
+                        due[r.key] = time.monotonic() + options.backoff * 2 ** (n - 1)
                 else:
                     queue.remove(r)
                     sent_any = True
                     failures_in_a_row = 0
-                    mark(issue, r.email, "sent", reply, defer=True)
+                    mark(issue, r.key, "sent", reply, defer=True)
                     done(Outcome(r.email, WRITTEN if options.dry_run else SENT, reply))
         finally:
             transport.close()
     why = "interrupted before its turn" if interrupted else stopped
     for r in queue:
         done(Outcome(r.email, NOT_SENT, why))
-    order = {r.email: i for i, r in enumerate(recipients)}
+    order = {r.key: i for i, r in enumerate(recipients)}
     return SendReport(
         subject=outbox.subject,
-        outcomes=tuple(sorted(outcomes.values(), key=lambda o: order[o.email])),
+        outcomes=tuple(sorted(outcomes.values(), key=lambda o: order[o.email.lower()])),
         interrupted=interrupted,
         dry_run=options.dry_run,
         test=options.test,

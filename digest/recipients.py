@@ -29,11 +29,17 @@ MAX_PROBLEMS = 5
 
 @dataclass(frozen=True)
 class Recipient:
-    """One recipient: ``email`` is the normalised address (the ledger's key)."""
+    """One recipient: ``email`` is the normalised address, as sent in RCPT TO."""
 
     email: str
     name: str = ""
     fields: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The ledger's key: mailboxes are case-blind in practice, so a list that
+        spells an address differently next time still sends only once."""
+        return self.email.lower()
 
     def field(self, key: str) -> str:
         for k, v in self.fields:
@@ -88,9 +94,8 @@ def dedupe(recipients: Sequence[Recipient]) -> tuple[list[Recipient], int]:
     seen: set[str] = set()
     out: list[Recipient] = []
     for r in recipients:
-        key = r.email.lower()
-        if key not in seen:
-            seen.add(key)
+        if r.key not in seen:
+            seen.add(r.key)
             out.append(r)
     return out, len(recipients) - len(out)
 

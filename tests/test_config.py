@@ -107,3 +107,24 @@ def test_values_out_of_range_are_errors(write, toml, message):
 def test_merge_tags_are_allowed_as_links(write):
     path = write("d.toml", '[newsletter]\nunsubscribe_url = "*|UNSUB|*"\naccent_color = "teal"\n')
     assert load_config(str(path)).newsletter.unsubscribe_url == "*|UNSUB|*"
+
+
+def test_smtp_section_types_and_ca_file_relative_to_the_file(write, tmp_path):
+    path = write(
+        "conf/digest.toml",
+        '[smtp]\nhost = "mail.example.org"\nport = 2525\nca_file = "certs/ca.pem"\n'
+        'rate = "10/s"\nbackoff = 0.5\n',
+    )
+    cfg = load_config(str(path))
+    assert (cfg.smtp.host, cfg.smtp.port, cfg.smtp.rate) == ("mail.example.org", 2525, "10/s")
+    assert cfg.smtp.ca_file == str(tmp_path / "conf" / "certs/ca.pem")
+    assert cfg.smtp.backoff == 0.5 and cfg.smtp.security == "starttls"
+
+
+def test_smtp_password_is_not_a_config_key(write):
+    path = write("digest.toml", '[smtp]\npassword = "hunter2"\nport = "587"\n')
+    with pytest.raises(DigestError) as err:
+        load_config(str(path))
+    assert "unknown key 'smtp.password'" in err.value.message
+    assert "'smtp.port' must be an integer" in err.value.message
+    assert "hunter2" not in str(err.value)

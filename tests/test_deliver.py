@@ -654,3 +654,84 @@ def test_message_ids_use_the_domain_of_the_built_one(out):
     outbox = Outbox.load(out)
     first, second = outbox.new_message_id(), outbox.new_message_id()
     assert first != second and first.endswith("@lists.example.net>")
+
+
+def test_an_address_spelled_differently_next_time_is_not_sent_again(out, tmp_path):
+    with smtp_server() as (box, port):
+        config = write_config(tmp_path, port)
+        first = send(config, str(out), "--to", "Ann.Reader@example.org")
+        second = send(config, str(out), "--to", "ann.reader@EXAMPLE.org")
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert "Already sent before (not sent again): 1" in second.output
+    assert [r.rcpt_tos for r in box.received] == [["Ann.Reader@example.org"]]
+
+
+def test_a_dry_run_after_a_partial_send_lists_only_those_still_to_go(out, tmp_path):
+    with smtp_server() as (_box, port):
+        config = write_config(tmp_path, port)
+        assert send(config, str(out), "--to", "a@example.org").exit_code == 0
+    ledger_before = (out / LEDGER_NAME).read_bytes()
+    dry = send(config, str(out), "--to", "a@example.org", "--to", "b@example.org", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "Already sent before (not sent again): 1" in dry.output
+    assert [f.name for f in (out / "outbox").iterdir()] == ["0001-b_at_example.org.eml"]
+    assert (out / LEDGER_NAME).read_bytes() == ledger_before
+
+
+@pytest.mark.parametrize(
+    ("smtp", "env", "message"),
+    [
+        ({"security": "tls"}, {}, "smtp.security: 'tls' is not one of starttls, ssl, none"),
+        ({"port": 70000}, {}, "smtp.port: 70000 is not a port"),
+        ({"host": " "}, {}, "smtp.host is empty"),
+        ({"user": "u"}, {}, "smtp.user is 'u' but DIGEST_SMTP_PASSWORD is not set"),
+        ({"ca_file": "/nope/ca.pem"}, {}, "/nope/ca.pem: CA file not found"),
+        ({"retries": -1}, {}, "smtp.retries and smtp.backoff >= 0"),
+    ],
+)
+def test_smtp_settings_are_checked(smtp, env, message):
+    from digest.config import SmtpConfig
+    from digest.deliver import smtp_settings
+    from digest.errors import DigestError
+
+    with pytest.raises(DigestError) as err:
+        smtp_settings(SmtpConfig(**smtp), env)
+    assert message in err.value.message
+
+
+def test_default_ports_and_the_password_kept_out_of_repr():
+    from digest.config import SmtpConfig
+    from digest.deliver import smtp_settings
+
+    s = smtp_settings(SmtpConfig(user="u"), {"DIGEST_SMTP_PASSWORD": "pw-123"})
+    assert s.port == 587 and s.password == "pw-123"
+    assert "pw-123" not in repr(s)
+    assert smtp_settings(SmtpConfig(security="ssl"), {}).port == 465
+    assert (
+        smtp_settings(SmtpConfig(security="none", user="x"), {"DIGEST_SMTP_PASSWORD": "p"}).port
+        == 25
+    )
+
+
+def test_the_fast_personalised_copy_is_the_same_message_as_the_parsed_one(built_once, tmp_path):
+    import datetime as dt
+
+    out = tmp_path / "out"
+    shutil.copytree(built_once / "unsub", out)
+    outbox = Outbox.load(out, UNSUB, secret="k")
+    assert outbox._parts, "the fast path is in use"
+    r = Recipient("ann+news@example.org", "Ann")
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    raw = outbox.message_bytes(r, message_id="<x2@example.org>", now=when)
+    fast = message_from_bytes(raw, policy=email_policy.default)
+    slow = outbox.message(r, message_id="<x2@example.org>", now=when)
+    assert [(k, str(v)) for k, v in fast.items()] == [(k, str(v)) for k, v in slow.items()]
+    assert parts(fast) == parts(slow)
+    assert "email=ann%2Bnews%40example.org&amp;t=" in parts(fast)[1][1]
+    assert b"\r\nList-Unsubscribe: <https://news.example.org/unsubscribe?email=ann%2Bnews" in raw
+    assert b"=?utf-8?" not in raw.split(b"List-Unsubscribe:", 1)[1].split(b"\r\n", 1)[0]
+    assert not fast.defects and all(not p.defects for p in fast.walk())
+    from digest.message import to_bytes
+
+    assert to_bytes(slow) == raw  # the two paths write the same bytes
+    assert raw.isascii() and all(len(line) <= 998 for line in raw.split(b"\r\n"))
