@@ -284,6 +284,13 @@ CHECKS: dict[tuple[str, str], Callable[[Any], str | None]] = {
     ("newsletter", "logo_url"): _check_link,
     ("newsletter", "unsubscribe_url"): _check_link,
     ("newsletter", "archive_url"): _check_link,
+    ("smtp", "port"): _check_range(0, 65535),
+    ("smtp", "security"): lambda v: (
+        None if v in ("starttls", "ssl", "none") else "must be starttls, ssl or none"
+    ),
+    ("smtp", "timeout"): _check_range(0.1, 3600.0),
+    ("smtp", "retries"): _check_range(0, 100),
+    ("smtp", "backoff"): _check_range(0.0, 3600.0),
 }
 
 

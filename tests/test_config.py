@@ -95,6 +95,9 @@ def test_web_and_archive_keys(write):
             "must be an http(s) or mailto URL",
         ),
         ('[newsletter]\narchive_url = "https://a.org/\\nx"\n', "must not contain spaces or line"),
+        ('[smtp]\nsecurity = "tls"\n', "'smtp.security' must be starttls, ssl or none"),
+        ("[smtp]\nport = 70000\n", "'smtp.port' must be between 0 and 65535"),
+        ("[smtp]\ntimeout = 0\n", "'smtp.timeout' must be between 0.1 and 3600.0"),
     ],
 )
 def test_values_out_of_range_are_errors(write, toml, message):
