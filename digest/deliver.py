@@ -974,8 +974,8 @@ class SendReport:
 
 
 class _Guard:
-    """The first Ctrl-C asks the loop to stop after the message in flight;
-    a second one stops at once."""
+    """The first Ctrl-C (or SIGTERM) asks the loop to stop after the message in
+    flight; a second one stops at once."""
 
     requested = False
 
@@ -997,11 +997,13 @@ def _interrupt_guard() -> Iterator[_Guard]:
             raise KeyboardInterrupt
         guard.requested = True
 
-    previous = signal.signal(signal.SIGINT, handler)
+    signals = [signal.SIGINT, signal.SIGTERM]  # Ctrl-C, and a polite kill
+    previous = [signal.signal(sig, handler) for sig in signals]
     try:
         yield guard
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in zip(signals, previous, strict=True):
+            signal.signal(sig, old)
 
 
 class _Pacer:

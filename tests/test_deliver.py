@@ -280,13 +280,14 @@ def test_a_4xx_that_never_ends_is_reported_as_failed(out, tmp_path):
     assert box.copies("ok@example.org") == 1
 
 
-def test_ctrl_c_finishes_the_message_in_flight_then_a_rerun_sends_the_rest(out, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_finishes_the_message_in_flight_then_a_rerun_sends_the_rest(out, tmp_path, sig):
     to = addresses(8)
     box = Mailbox()
 
     def interrupt_at_third(envelope):
         if len(box.received) == 2:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), sig)
             time.sleep(0.2)  # the signal arrives while the client waits for our reply
 
     box.on_data = interrupt_at_third
