@@ -90,6 +90,13 @@ def write_files(out: str, rendered: Rendered) -> list[Path]:
             f"{out}: output path is a file, not a folder",
             hint="pass a folder with -o/--out, or move the file away",
         )
+    here = Path.cwd().resolve()
+    if target.resolve() == here or target.resolve() in here.parents:
+        raise DigestError(
+            f"{out}: the output folder is replaced as a whole, so it cannot be the current "
+            "folder or one above it",
+            hint="write into a folder of its own, e.g. -o out",
+        )
     names = [name for name, _ in rendered.files]
     for name in names:
         if not name or Path(name).is_absolute() or ".." in Path(name).parts:

@@ -639,6 +639,19 @@ def test_output_path_that_is_a_file(project):
     unchanged(project)
 
 
+@pytest.mark.parametrize("out", [".", "..", "articles/.."])
+def test_the_current_folder_cannot_be_the_output(project, out):
+    result = run("build", "articles", "-o", out)
+    assert result.exit_code == 1
+    assert stderr_lines(result) == [
+        f"error: {out}: the output folder is replaced as a whole, so it cannot be the "
+        "current folder or one above it",
+        "hint: write into a folder of its own, e.g. -o out",
+    ]
+    unchanged(project)
+    assert (project / "articles" / "good.txt").is_file()
+
+
 def test_output_folder_inside_a_file(project):
     (project / "afile").write_text("x")
     result = run("build", "articles", "-o", "afile/out")
@@ -743,11 +756,12 @@ def test_interrupted_build_in_a_real_process(project):
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, like a job in a terminal
     )
     try:
         time.sleep(2.5)  # in the middle of the build (it takes well over 10 s)
         assert proc.poll() is None, "the build finished before it could be interrupted"
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the build and its worker processes
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
