@@ -232,6 +232,14 @@ def build(
         f"Built {n} article{'s' * (n != 1)} in {len(result.digest.sections)} "
         f"section{'s' * (len(result.digest.sections) != 1)}: {names} in {config.build.out}/"
     )
+    d = result.digest
+    if d.issue:
+        where = (
+            f"; archived in {config.build.out}/{d.key}/, index.html and feed.xml"
+            if config.archive.enabled
+            else ""
+        )
+        click.echo(f"Issue {d.issue} ({d.key}){where}")
 
 
 @cli.command()

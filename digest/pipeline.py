@@ -391,8 +391,8 @@ def build_to(
     """Build and write the files into ``out`` atomically.
 
     With ``archive.enabled`` the issue also goes into ``<out>/YYYY-MM/`` with
-    ``index.html`` and ``feed.xml``; ``archive.json`` (the issue numbers) is
-    written last, so a number is kept only once its issue is written.
+    ``index.html`` and ``feed.xml``. ``archive.json`` (the issue numbers) is
+    part of the same swap, so a number is kept only with its issue.
     """
     result = build(config, sources, progress, window, read_archive(out))
     files = list(result.rendered.files)

@@ -350,6 +350,7 @@ class Preview:
         """Build into a new folder of ``root``; True when it worked. Errors are
         shown (terminal and page), never raised: the last good build stays."""
         from . import deliver
+        from .load import read_archive
         from .pipeline import build
 
         started = time.monotonic()
@@ -360,7 +361,9 @@ class Preview:
             with _Ticker(self.log, self.tick, started) as ticker:
                 config = self.load_config()
                 self.config = config
-                result = build(config, self.sources or None, ticker.progress)
+                # the real archive numbers the issue, as `digest build` would
+                archive = read_archive(config.build.out)
+                result = build(config, self.sources or None, ticker.progress, archive=archive)
                 if self.closed:
                     return False
                 folder = self.root / f"build-{number}"

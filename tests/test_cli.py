@@ -294,3 +294,4 @@ def test_archive_flag_writes_the_archive(seeds, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     for name in ("index.html", "feed.xml", "archive.json", "2024-11/digest.html"):
         assert (tmp_path / "site" / name).is_file(), name
+    assert "Issue 1 (2024-11); archived in site/2024-11/, index.html and feed.xml" in result.output

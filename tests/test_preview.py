@@ -632,3 +632,20 @@ def test_ctrl_c_stops_cleanly_and_removes_the_build_folder(project):
         assert "Traceback" not in log and "preview stopped" in log
         assert not folder.exists()
         assert not (project / "out").exists()  # the preview never writes out/
+
+
+def test_the_preview_numbers_the_issue_from_the_real_archive(tmp_path):
+    from digest.archive import Archive, IssueRecord, to_json
+
+    articles = tmp_path / "articles"
+    write_articles(articles)  # dated November 2024
+    out = tmp_path / "out"
+    out.mkdir()
+    known = Archive((IssueRecord("2024-09", 6), IssueRecord("2024-10", 7)))
+    (out / "archive.json").write_text(to_json(known), encoding="utf-8")
+    config = Config().with_overrides({"build.out": str(out)})
+    preview = make_preview(tmp_path, lambda: config, [str(articles)])
+    assert preview.rebuild()
+    built = json.loads(preview.read("digest.json"))
+    assert built["issue"] == 8
+    assert (out / "archive.json").read_text(encoding="utf-8") == to_json(known)  # untouched
