@@ -40,6 +40,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/email_budget.py
 	$(PY) bench/robustness.py
 	$(PY) bench/send.py
+	$(PY) bench/dedupe.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
+from itertools import combinations
 from pathlib import PurePosixPath
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -27,9 +29,10 @@ TRACKING = re.compile(
     re.I,
 )
 SHINGLE = 5  # words per shingle
-JACCARD = 0.6  # at least this similar: the same text
+JACCARD = 0.5  # at least this similar: the same text
 CONTAINED = 0.9  # this share of the shorter text's shingles found in the longer one
 MIN_SHINGLES = 20  # texts shorter than this are compared by URL only
+COMMON = 50  # a shingle in more texts than this is boilerplate, not evidence
 
 
 def canonical_url(url: str) -> str:
@@ -59,10 +62,36 @@ def shingles(text: str, size: int = SHINGLE) -> frozenset[int]:
 
 
 def same_text(a: frozenset[int], b: frozenset[int]) -> bool:
-    if min(len(a), len(b)) < MIN_SHINGLES:
+    return _same(len(a), len(b), len(a & b))
+
+
+def _same(size_a: int, size_b: int, common: int) -> bool:
+    if min(size_a, size_b) < MIN_SHINGLES:
         return False
-    common = len(a & b)
-    return common / len(a | b) >= JACCARD or common / min(len(a), len(b)) >= CONTAINED
+    jaccard = common / (size_a + size_b - common)
+    return jaccard >= JACCARD or common / min(size_a, size_b) >= CONTAINED
+
+
+def similar_pairs(texts: Sequence[frozenset[int]]) -> list[tuple[int, int]]:
+    """The pairs ``(i, j)``, ``i < j``, whose shingle sets are the same text.
+
+    Shared shingles are counted through an inverted index, so only texts
+    that share a phrase are ever compared: linear in the words for unrelated
+    articles, where comparing every pair would be quadratic. A shingle found
+    in more than :data:`COMMON` texts is boilerplate and is not counted.
+    """
+    index: dict[int, list[int]] = {}
+    for i, text in enumerate(texts):
+        if len(text) >= MIN_SHINGLES:
+            for h in text:
+                index.setdefault(h, []).append(i)
+    common: Counter[tuple[int, int]] = Counter()
+    for postings in index.values():
+        if 1 < len(postings) <= COMMON:
+            common.update(combinations(postings, 2))
+    return sorted(
+        pair for pair, c in common.items() if _same(len(texts[pair[0]]), len(texts[pair[1]]), c)
+    )
 
 
 def label(article: Article) -> str:
@@ -101,10 +130,8 @@ def dedupe(articles: Sequence[Article]) -> list[Article]:
             else:
                 by_url[key] = i
     texts = [shingles(a.title + " " + a.body) for a in articles]
-    for i in range(n):
-        for j in range(i + 1, n):
-            if find(i) != find(j) and same_text(texts[i], texts[j]):
-                union(i, j)
+    for i, j in similar_pairs(texts):
+        union(i, j)
 
     groups: dict[int, list[int]] = {}
     for i in range(n):

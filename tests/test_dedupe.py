@@ -84,3 +84,18 @@ def test_an_unsafe_url_is_never_an_also_in_link():
     b = article("Malaria falls too", STORY, url="javascript:alert(1)", publisher="Evil")
     (merged,) = dedupe([a, b])
     assert merged.also_in == (Link("Evil", None),)
+
+
+def test_shared_boilerplate_does_not_make_stories_the_same():
+    boiler = (
+        "This story is part of our series on global health. Sign up for the newsletter to get "
+        "every story of the series in your inbox each month, free of charge."
+    )
+    import random
+
+    rng = random.Random(7)
+    words = [f"word{i}" for i in range(3000)]
+    arts = [
+        article(f"Story {i}", " ".join(rng.choices(words, k=80)) + ". " + boiler) for i in range(60)
+    ]
+    assert len(dedupe(arts)) == 60
