@@ -75,7 +75,7 @@ def month_name(key: str) -> str:
 def undated_warning(article: Article) -> str:
     return (
         f"{article.source}: undated (no date in its front matter, feed entry or text; "
-        "add 'date: YYYY-MM-DD' front matter to date it)"
+        "state it near the top, e.g. 'November 16, 2024', or use Markdown with 'date:')"
     )
 
 

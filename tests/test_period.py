@@ -26,7 +26,7 @@ def test_no_limits_keeps_everything_and_reports_undated():
     assert kept == arts
     assert warnings == [
         "b.txt: undated (no date in its front matter, feed entry or text; "
-        "add 'date: YYYY-MM-DD' front matter to date it)"
+        "state it near the top, e.g. 'November 16, 2024', or use Markdown with 'date:')"
     ]
 
 
