@@ -113,7 +113,7 @@ def terms(text: str, language: str = "en") -> list[str]:
 
 
 Bag = dict[str, float]  # stem -> weighted count
-Forms = dict[str, Counter[str]]  # stem -> how often each word with that stem was seen
+Forms = Counter[str]  # word -> how often it was seen: the words behind the stems
 
 
 def _add(bag: Bag, stems: Sequence[str], weight: float = 1.0) -> Bag:
@@ -122,31 +122,45 @@ def _add(bag: Bag, stems: Sequence[str], weight: float = 1.0) -> Bag:
     return bag
 
 
+def _stem_counts(tokens: Sequence[str], language: str, cache: dict[str, str]) -> Counter[str]:
+    """stem -> count over lower-case ``tokens`` ("" collects the non-terms).
+
+    Only words never seen before are stemmed; the rest is one dictionary
+    look-up a word, counted in C."""
+    for w in set(tokens).difference(cache):
+        _stem_of(w, language, cache)
+    return Counter(map(cache.__getitem__, tokens))
+
+
 def article_counts(article: Article, forms: Forms | None = None) -> Bag:
     """The article's stems: the title counts :data:`TITLE_WEIGHT` times.
-    ``forms``, when given, collects the words behind each stem."""
+    ``forms``, when given, counts the words behind the stems."""
     language = article.language
     cache = _term_cache(language)
-    bag: Bag = {}
-    for text, weight in ((article.title, TITLE_WEIGHT), (article.body, 1.0)):
-        for w, c in Counter(words(text.lower(), language)).items():
-            s = cache.get(w)
-            if s is None:
-                s = _stem_of(w, language, cache)
-            if not s:
-                continue
-            bag[s] = bag.get(s, 0.0) + c * weight
-            if forms is not None:
-                seen = forms.get(s)
-                if seen is None:
-                    seen = forms[s] = Counter()
-                seen[w] += c
+    title = words(article.title.lower(), language)
+    body = words(article.body.lower(), language)
+    bag: Bag = {s: c * TITLE_WEIGHT for s, c in _stem_counts(title, language, cache).items()}
+    for s, c in _stem_counts(body, language, cache).items():
+        bag[s] = bag.get(s, 0.0) + c
+    bag.pop("", None)
+    if forms is not None:
+        forms.update(title)
+        forms.update(body)
     return bag
 
 
-def _surface(forms: Forms) -> dict[str, str]:
+def _surface(forms: Forms, languages: Collection[str]) -> dict[str, str]:
     """stem -> its most frequent word (the first seen wins ties)."""
-    return {s: c.most_common(1)[0][0] for s, c in forms.items()}
+    caches = [_term_cache(lang) for lang in sorted(languages)]
+    best: dict[str, tuple[str, int]] = {}
+    for w, c in forms.items():
+        s = next((st for cache in caches if (st := cache.get(w))), "")
+        if not s:
+            continue
+        seen = best.get(s)
+        if seen is None or c > seen[1]:
+            best[s] = (w, c)
+    return {s: w for s, (w, _) in best.items()}
 
 
 def theme_counts(theme: Theme, language: str = "en") -> Bag:
@@ -505,7 +519,7 @@ def score(
     members = [
         (k, article_counts(e)) for k, t in enumerate(themes) for e in examples.get(t.name, ())
     ]
-    forms: Forms = {}
+    forms: Forms = Counter()
     bags = [article_counts(a, forms) for a in articles] + [b for _, b in members]
     space = build_space(bags, seeds, language, shared=seeds)
     seed = np.zeros((len(themes), space.width))
@@ -537,7 +551,7 @@ def score(
         assigned = again
 
     matrix, base = matrix[:n], base[:n]
-    reasons = _reasons(n, space, cents, matrix, _surface(forms))
+    reasons = _reasons(n, space, cents, matrix, _surface(forms, {a.language for a in articles}))
     return Result(matrix=matrix, fit=base, reasons=reasons)
 
 
@@ -807,11 +821,11 @@ def suggest(articles: Sequence[Article], k: int) -> tuple[Suggestion, ...]:
             hint=f"ask for between 1 and {len(articles)} themes",
         )
     language = _language(articles)
-    found: Forms = {}
+    found: Forms = Counter()
     bags = [article_counts(a, found) for a in articles]
     space = build_space(bags, language=language)
     labels = _kmeans(space, k) if k > 1 else np.zeros(len(articles), dtype=np.int64)
-    forms = _surface(found)
+    forms = _surface(found, {a.language for a in articles})
     inverse = list(space.vocab)
     # document frequency of each term inside and outside a cluster
     present = np.zeros((len(articles), len(space.vocab)), dtype=bool)
