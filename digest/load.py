@@ -299,6 +299,17 @@ class Web:
     max_feed_bytes: int = 10_000_000
     fetch_full: bool = False  # download each feed entry's page for its full text
     user_agent: str = ""  # "" = digest's own
+    # With fetch_full, entries the feed dates outside these days are not
+    # downloaded (``--month`` would leave them out anyway); ISO dates, "" = open.
+    since: str = ""
+    until: str = ""
+
+    def wanted(self, meta: tuple[tuple[str, str], ...]) -> bool:
+        """Whether an entry with this metadata is worth downloading."""
+        day = dict(meta).get("date", "")
+        return not day or (
+            (not self.since or day >= self.since) and (not self.until or day <= self.until)
+        )
 
 
 def load(
@@ -417,7 +428,7 @@ def _feed_documents(
                 return exc
 
         with ThreadPoolExecutor(max_workers=4) as pool:
-            pages = list(pool.map(full, [e.link for e in entries]))
+            pages = list(pool.map(full, [e.link if web.wanted(e.meta) else None for e in entries]))
     docs = []
     for i, (entry, page) in enumerate(zip(entries, pages, strict=True), 1):
         name = f"{source}#{i}"

@@ -76,14 +76,17 @@ def make_digest(
     )
 
 
-def web_of(config: Config) -> Web:
-    """The download settings of ``[build]``."""
+def web_of(config: Config, window: Window | None = None) -> Web:
+    """The download settings of ``[build]``; ``--fetch-full`` skips entries
+    dated outside ``window``."""
     b = config.build
     return Web(
         timeout=b.timeout,
         max_feed_bytes=b.max_feed_bytes,
         fetch_full=b.fetch_full,
         user_agent=b.user_agent,
+        since=window.since.isoformat() if window and window.since else "",
+        until=window.until.isoformat() if window and window.until else "",
     )
 
 
@@ -230,7 +233,7 @@ def collect(
     ``select`` then leaves out.
     """
     b = config.build
-    docs, load_warnings = load(sources or b.sources, b.max_article_bytes, web_of(config))
+    docs, load_warnings = load(sources or b.sources, b.max_article_bytes, web_of(config, window))
     warnings = list(load_warnings)
     if not docs:
         where = ", ".join(sources or config.build.sources)

@@ -231,3 +231,21 @@ def test_read_archive(tmp_path):
     with pytest.raises(DigestError) as err:
         read_archive(str(tmp_path))
     assert "archive.json: not a valid digest archive" in err.value.message
+
+
+def test_fetch_full_skips_entries_dated_outside_the_month(http_server):
+    feed = f"""<rss version="2.0"><channel><title>T</title>
+    <item><title>October</title><link>{http_server.url("/oct")}</link>
+    <description>October teaser.</description><pubDate>Tue, 22 Oct 2024 10:00:00 GMT</pubDate></item>
+    <item><title>November</title><link>{http_server.url("/nov")}</link>
+    <description>November teaser.</description><pubDate>Tue, 12 Nov 2024 10:00:00 GMT</pubDate></item>
+    </channel></rss>""".encode()
+    http_server.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, feed)
+    http_server.routes["/nov"] = (200, {"Content-Type": "text/html"}, PAGE)
+    web = Web(timeout=5, fetch_full=True, since="2024-11-01", until="2024-11-30")
+    docs, warnings = load([http_server.url("/feed")], web=web)
+    assert warnings == ()
+    assert [p for p, _ in http_server.requests] == ["/feed", "/nov"]
+    assert docs[0].text == "October teaser."
+    assert "main article text" in docs[1].text
+
