@@ -156,7 +156,10 @@ def load_html(text: str, source: str) -> tuple[str, dict[str, str]]:
         include_comments=False,
         include_tables=False,
         favor_precision=True,
-        deduplicate=True,
+        # trafilatura's deduplicate keeps a process-wide cache: after a few
+        # extractions of the same page (preview rebuilds, --fetch-full, tests)
+        # it returns nothing. Repeated blocks are clean()'s job anyway.
+        deduplicate=False,
     )
     meta: dict[str, str] = {}
     md = trafilatura.extract_metadata(text)

@@ -249,3 +249,10 @@ def test_fetch_full_skips_entries_dated_outside_the_month(http_server):
     assert docs[0].text == "October teaser."
     assert "main article text" in docs[1].text
 
+
+def test_the_same_page_reads_the_same_every_time_in_one_process(tmp_path, write):
+    # trafilatura's own deduplication caches across calls and would empty it
+    write("page.html", PAGE)
+    texts = [load([str(tmp_path)])[0][0].text for _ in range(5)]
+    assert all("main article text" in t for t in texts)
+    assert len(set(texts)) == 1
