@@ -471,6 +471,22 @@ def test_a_2000_character_title_is_shortened(project):
     assert all(len(line) <= 78 for line in text.splitlines())
 
 
+def test_a_2000_character_newsletter_name_gives_a_short_subject(project):
+    (project / "digest.toml").write_text(
+        CONFIG + f'name = "{" ".join(["Newsletter"] * 180)}"\n', encoding="utf-8"
+    )
+    result = run("build", "articles")
+    assert result.exit_code == 0, result.output
+    built(project)
+    import email
+    from email import policy
+
+    raw = (project / "out" / "digest.eml").read_bytes()
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert 50 < len(msg["Subject"]) <= 200 and msg["Subject"].endswith("…")
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+
+
 # --- Front matter ------------------------------------------------------------
 
 
