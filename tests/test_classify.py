@@ -99,6 +99,19 @@ def test_the_deciding_words_are_the_articles_own_and_favour_the_winner():
     assert not {"bank", "profit", "shares"} & set(out[0].reasons)
 
 
+def test_a_deciding_word_is_shown_as_the_batch_writes_it_most_often():
+    # "goals" and "goal" share a stem: the form the batch uses most is shown,
+    # the title counting as often as it is written (not weighted up)
+    arts = [
+        article("Goal of the season", "Three goals, two goals in the second half, more goals."),
+        article("Bank results", "The bank reported a record profit and its shares rose."),
+    ]
+    out = classify(arts, THEMES, 0.05, "Other")
+    assert out[0].theme == "Sport"
+    assert "goals" in out[0].reasons
+    assert "goal" not in out[0].reasons
+
+
 def test_recentring_pulls_in_articles_that_use_none_of_the_keywords():
     # "Referee row after derby" shares no word with the themes' names,
     # descriptions or keywords; the football articles the theme attracted do.
