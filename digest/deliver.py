@@ -112,6 +112,7 @@ def write_files(out: str, rendered: Rendered) -> list[Path]:
             break
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale(parent, target.name)
         staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}-", dir=parent))
     except OSError as exc:
         raise DigestError(
@@ -136,6 +137,22 @@ def write_files(out: str, rendered: Rendered) -> list[Path]:
         # partial new one. Either way it goes.
         shutil.rmtree(staging, ignore_errors=True)
     return [Path(out) / name for name in names]
+
+
+STALE_AFTER = 3600.0  # seconds
+
+
+def _remove_stale(parent: Path, name: str) -> None:
+    """Staging folders of ``name`` left by a build that was killed outright
+    (SIGKILL, a power cut); an hour old, so never one a running build uses."""
+    import glob
+
+    now = time.time()
+    for path in parent.glob(f"{glob.escape(STAGING_PREFIX + name)}-*"):
+        with contextlib.suppress(OSError):
+            old = now - path.stat().st_mtime > STALE_AFTER
+            if old and path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def _set_mode(staging: Path, target: Path) -> None:

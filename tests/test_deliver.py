@@ -106,6 +106,20 @@ def test_a_failure_before_the_swap_leaves_the_old_folder(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+def test_staging_folders_of_a_killed_build_are_removed_later(tmp_path):
+    out = tmp_path / "out"
+    stale = tmp_path / ".digest-staging-out-abc"
+    fresh = tmp_path / ".digest-staging-out-def"  # perhaps a build running right now
+    other = tmp_path / ".digest-staging-web-abc"  # another output folder's
+    for folder in (stale, fresh, other):
+        (folder / "sub").mkdir(parents=True)
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    write_files(str(out), Rendered(files=(("a.txt", b"A"),)))
+    assert not stale.exists() and fresh.is_dir() and other.is_dir()
+
+
 def test_an_output_link_to_a_folder_stays_a_link(tmp_path):
     real = tmp_path / "real"
     real.mkdir()
