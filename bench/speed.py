@@ -4,9 +4,9 @@ against stock single-process sumy LexRank on the same texts, in the same run.
     python bench/speed.py [--sizes 10,100,1000] [--jobs N] [--source DIR]
 
 The articles are made from the bbc-dev texts (``shared/eval/bbc-dev`` beside
-the checkout, or --source): copy k of an article gets a numbered title and
-its paragraphs rotated by k, so no two files are the same. Each measurement
-is its own subprocess:
+the checkout, or --source): each text as it is, then varied copies with
+wording of their own, so no two are duplicates (see :func:`make_corpus`).
+Each measurement is its own subprocess:
 
 - ``python -m digest build DIR -o OUT --summarizer auto`` (everything:
   load, clean, summarize, classify, render, write);
@@ -16,7 +16,7 @@ is its own subprocess:
 
 Peak memory is the largest resident set of one process (``getrusage`` of the
 reaped child) and, for the build, also the sum over the process tree
-(sampled from /proc every 20 ms), since workers run beside the parent.
+(sampled from /proc every 100 ms), since workers run beside the parent.
 """
 
 from __future__ import annotations
@@ -61,19 +61,47 @@ def default_source() -> Path:
     return ROOT.parent / "shared" / "eval" / "bbc-dev" / "articles"
 
 
+def _mark(k: int) -> str:
+    """A short letter suffix for copy ``k`` (1 -> "a", 26 -> "z", 27 -> "aa")."""
+    out = ""
+    while k:
+        k, r = divmod(k - 1, 26)
+        out = chr(97 + r) + out
+    return out
+
+
 def make_corpus(source: Path, n: int, into: Path) -> None:
-    """``n`` distinct articles from the texts under ``source``."""
+    """``n`` distinct articles from the texts under ``source``.
+
+    The first copy of each text is the article itself. Copy k > 0 numbers the
+    headline, rotates the paragraphs after the lead by k and gives every
+    second long word a suffix of its own ("profit" -> "profitc"): the same
+    sentence structure and length, but vocabulary and wording of its own, so
+    no two files are duplicates that ``digest build`` would merge, and no
+    cache sees the same words a thousand times.
+    """
+    import re
+
     texts = [p.read_text(encoding="utf-8") for p in sorted(source.rglob("*.txt"))]
     if not texts:
         raise SystemExit(f"{source}: no .txt articles")
+    long_word = re.compile(r"\b([a-z]{5,})\b")
     into.mkdir(parents=True)
     for i in range(n):
-        copy, text = divmod(i, len(texts))
-        title, _, body = texts[text].partition("\n\n")
+        copy, k = divmod(i, len(texts))
+        title, _, body = texts[k].partition("\n\n")
         paras = [p for p in body.split("\n\n") if p.strip()]
         if copy:
-            k = copy % len(paras)
-            paras = paras[k:] + paras[:k]
+            r = copy % max(len(paras) - 1, 1)
+            paras = [paras[0], *paras[1:][r:], *paras[1:][:r]]
+            mark = _mark(copy)
+            seen = [0]
+
+            def vary(m: re.Match[str], mark: str = mark, seen: list[int] = seen) -> str:
+                seen[0] += 1
+                return m.group(1) + mark if seen[0] % 2 else m.group(1)
+
+            paras = [long_word.sub(vary, p) for p in paras]
             title = f"{title} ({copy + 1})"
         (into / f"{i:05d}.txt").write_text(title + "\n\n" + "\n\n".join(paras), encoding="utf-8")
 
@@ -105,7 +133,9 @@ def _tree_rss(pid: int) -> int:
 def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """(wall seconds, peak RSS MB of one process, peak RSS MB of the tree)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    # a file, not a pipe: a build with many warnings would block on a full pipe
+    err_file = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after wait4
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err_file, env=env)
     peak = 0
     done = threading.Event()
 
@@ -113,7 +143,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float
         nonlocal peak
         while not done.is_set():
             peak = max(peak, _tree_rss(proc.pid))
-            done.wait(0.02)
+            done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -122,7 +152,9 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float
     done.set()
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
+    err_file.seek(0)
+    err = err_file.read().decode(errors="replace")[-2000:]
+    err_file.close()
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
     return wall, usage.ru_maxrss / 1024, peak / 2**20
