@@ -54,6 +54,36 @@ print(n)
 """
 
 
+STAGES = r"""
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from digest import pipeline
+from digest.config import Config
+spent = {}
+def timed(name, fn):
+    def run(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+    return run
+names = ["collect", "clean", "summarize", "select", "dedupe", "assign_themes", "render",
+         "check_files"]
+for name in names:
+    if hasattr(pipeline, name):
+        setattr(pipeline, name, timed(name, getattr(pipeline, name)))
+config = Config().with_overrides({"build.jobs": int(sys.argv[3])})
+t0 = time.perf_counter()
+pipeline.build(config, [sys.argv[1]])
+total = time.perf_counter() - t0
+for name in names:
+    if name in spent:
+        print(f"  {name:<14} {spent[name]:6.2f} s")
+print(f"  {'build()':<14} {total:6.2f} s")
+"""
+
+
 def default_source() -> Path:
     for base in (ROOT.parent / "shared", ROOT.parent.parent / "shared", Path("/work/shared")):
         if (base / "eval" / "bbc-dev" / "articles").is_dir():
@@ -167,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source", type=Path, default=None)
     ap.add_argument("--no-lexrank", action="store_true", help="skip the sumy baseline")
     ap.add_argument("--repeat", type=int, default=1, help="best of N runs of each (default 1)")
+    ap.add_argument(
+        "--stages",
+        action="store_true",
+        help="then time each stage of build() on the largest size, in one process",
+    )
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     source = args.source or default_source()
@@ -200,6 +235,19 @@ def main(argv: list[str] | None = None) -> int:
                 lex = min(run(lexrank, env)[0] for _ in range(max(1, args.repeat)))
                 line += f" {lex:>9.2f} {wall / lex:>6.2f}"
             print(line, flush=True)
+        if args.stages:
+            n = sizes[-1]
+            print(
+                f"stages of build() on {n} articles, --jobs 1 (collect = load, clean, summarize):"
+            )
+            out = subprocess.run(
+                [py, "-c", STAGES, str(tmp / f"in{n}"), str(ROOT), "1"],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
+            print(out.stdout, end="")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
