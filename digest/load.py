@@ -71,8 +71,9 @@ def load_markdown(text: str, source: str) -> tuple[str, dict[str, str]]:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f" line {mark.line + 2}" if mark is not None else ""
+            problem = getattr(exc, "problem", None)
             raise DigestError(
-                f"{source}:{line} invalid YAML front matter",
+                f"{source}:{line} invalid YAML front matter" + (f" ({problem})" if problem else ""),
                 hint="check the quoting and indentation between the --- lines",
             ) from exc
         if data is None:

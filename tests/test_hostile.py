@@ -495,7 +495,8 @@ def test_invalid_yaml_names_the_line(project):
     result = run("build", "articles")
     assert result.exit_code == 0
     assert stderr_lines(result) == [
-        "warning: articles/bad-yaml.md: line 4 invalid YAML front matter; skipped "
+        "warning: articles/bad-yaml.md: line 4 invalid YAML front matter (expected ',' or "
+        "']', but got ':'); skipped "
         "(check the quoting and indentation between the --- lines)"
     ]
     assert list(items(built(project))) == ["good.txt"]
