@@ -761,8 +761,8 @@ def test_interrupted_while_writing_keeps_the_previous_digest(project, monkeypatc
 def test_interrupted_build_in_a_real_process(project):
     folder = project / "many"
     folder.mkdir()
-    for i in range(3000):
-        (folder / f"a{i:03d}.txt").write_text(
+    for i in range(10_000):  # about a minute of work on two cores
+        (folder / f"a{i:05d}.txt").write_text(
             f"Story {i}\n\n" + " ".join(f"Sentence {j} of story {i} is here." for j in range(40)),
             encoding="utf-8",
         )
@@ -776,7 +776,7 @@ def test_interrupted_build_in_a_real_process(project):
         start_new_session=True,  # its own process group, like a job in a terminal
     )
     try:
-        time.sleep(2.5)  # in the middle of the build (it takes well over 10 s)
+        time.sleep(2.5)  # in the middle of the build
         assert proc.poll() is None, "the build finished before it could be interrupted"
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the build and its worker processes
         _, err = proc.communicate(timeout=60)
