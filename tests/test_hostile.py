@@ -950,3 +950,35 @@ def test_any_text_file(tmp_path, benign, title, body):
         return
     event("built")
     check_build(result, benign, raw.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+@PROPERTY_SETTINGS
+@given(
+    data=st.one_of(
+        st.binary(max_size=3000),
+        ANY_TEXT.map(lambda t: t.encode("utf-8")),
+        ANY_TEXT.map(lambda t: t.encode("utf-16")),
+        st.builds(
+            lambda head, body: head + body,
+            st.sampled_from(
+                [b"---\n", b"<?xml version='1.0'?><rss><channel><item>", b"<html><body><p>"]
+            ),
+            st.binary(max_size=2000),
+        ),
+    ),
+    suffix=st.sampled_from([".txt", ".md", ".html", ".xml", ".rss", ""]),
+)
+def test_any_bytes_load_or_are_refused_with_a_warning(tmp_path, data, suffix):
+    from digest.clean import clean
+    from digest.load import load
+
+    folder = tmp_path / "bytes"
+    folder.mkdir(exist_ok=True)
+    for old in folder.iterdir():
+        old.unlink()
+    (folder / f"a{suffix}").write_bytes(data)
+    docs, warnings = load([str(folder)])
+    assert docs or warnings  # never silently nothing
+    for doc in docs:
+        article = clean(doc)
+        assert all("\x00" not in p for p in article.paragraphs)
