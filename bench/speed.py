@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.stages:
             n = sizes[-1]
             print(
-                f"stages of build() on {n} articles, --jobs 1 (collect = load, clean, summarize):"
+                f"stages of build() on {n} articles, --jobs 1 (collect includes clean, summarize):"
             )
             out = subprocess.run(
                 [py, "-c", STAGES, str(tmp / f"in{n}"), str(ROOT), "1"],
