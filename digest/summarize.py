@@ -81,8 +81,11 @@ def standalone_penalty(sentence: str, n_words: int, english: bool = True) -> flo
         p += 0.3
     if s.endswith(":") or s[-1:] not in ".!?\"”’')":
         p += 0.4  # a heading or a fragment
-    if s[:1] in '"“' and sum(s.count(q) for q in _QUOTES) < 2:
-        p += 0.3  # a quote that goes on in the next sentence
+    if s[:1] in '"“‘':
+        # a direct quotation tells less on its own than reporting does
+        p += 0.1
+        if sum(s.count(q) for q in _QUOTES) < 2 and "’" not in s:
+            p += 0.3  # and this one goes on in the next sentence
     if s[:1].islower():
         p += 0.5
     return min(p, 1.0)

@@ -188,3 +188,12 @@ def test_quoted_first_person_is_not_narration():
         "The hospitals are growing fast.",
     ]
     assert narration_share(blog) == 0.75
+
+
+def test_reporting_is_preferred_to_a_direct_quote_of_the_same_weight():
+    from digest.summarize import standalone_penalty
+
+    quote = '"We are delighted with the new ward," said the hospital director.'
+    reported = "The hospital director said staff were delighted with the new ward."
+    assert standalone_penalty(quote, 11) > standalone_penalty(reported, 11) == 0.0
+    assert standalone_penalty("“It goes on.", 3) > standalone_penalty('"It ends," he said.', 4)
