@@ -79,6 +79,23 @@ def undated_warning(article: Article) -> str:
     )
 
 
+MAX_UNDATED_LINES = 5
+
+
+def undated_warnings(undated: Sequence[Article], window: Window) -> list[str]:
+    """One warning per undated article; past a handful, one line for all of
+    them, so a folder of 5,000 undated files does not bury the other warnings."""
+    tail = f"; left out of {window.describe()}" if window.limited else ""
+    if len(undated) <= MAX_UNDATED_LINES:
+        return [undated_warning(a) + tail for a in undated]
+    named = ", ".join(a.source for a in undated[:3])
+    return [
+        f"{len(undated)} articles are undated ({named} and {len(undated) - 3} more): "
+        "no date in their front matter, feed entry or text; state it near the top, "
+        "e.g. 'November 16, 2024', or use Markdown with 'date:'" + tail
+    ]
+
+
 def select(articles: Sequence[Article], window: Window) -> tuple[list[Article], list[str]]:
     """The articles dated inside ``window``, and a warning for each undated one.
 
@@ -86,17 +103,16 @@ def select(articles: Sequence[Article], window: Window) -> tuple[list[Article], 
     left out (with the warning saying so). An empty result is a
     ``DigestError`` that says what was found instead, so nothing is written.
     """
-    warnings: list[str] = []
     kept: list[Article] = []
+    undated: list[Article] = []
     for a in articles:
         if a.date is None:
-            if window.limited:
-                warnings.append(undated_warning(a) + f"; left out of {window.describe()}")
-            else:
-                warnings.append(undated_warning(a))
+            undated.append(a)
+            if not window.limited:
                 kept.append(a)
         elif a.date in window:
             kept.append(a)
+    warnings = undated_warnings(undated, window)
     if not kept:
         dates = sorted(a.date for a in articles if a.date)
         undated = len(articles) - len(dates)

@@ -101,7 +101,10 @@ def stderr_lines(result: Result) -> list[str]:
     return [
         line
         for line in result.stderr.strip().splitlines()
-        if not (line.startswith(("warning: ", "error: ")) and ": undated (no date in" in line)
+        if not (
+            line.startswith(("warning: ", "error: "))
+            and (": undated (no date in" in line or "articles are undated (" in line)
+        )
     ]
 
 

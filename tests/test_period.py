@@ -68,3 +68,11 @@ def test_issue_key():
     assert issue_key(arts, Window()) == "2024-10"
     assert issue_key(arts, month_window("2024-09")) == "2024-09"
     assert issue_key([article("C")], Window()) == ""
+
+
+def test_many_undated_articles_are_one_warning():
+    articles = [article(f"T{i}", source=f"u{i}.txt") for i in range(40)]
+    kept, warnings = select(articles, Window())
+    assert len(kept) == 40
+    assert len(warnings) == 1
+    assert warnings[0].startswith("40 articles are undated (u0.txt, u1.txt, u2.txt and 37 more)")
