@@ -115,11 +115,10 @@ def select(articles: Sequence[Article], window: Window) -> tuple[list[Article], 
     warnings = undated_warnings(undated, window)
     if not kept:
         dates = sorted(a.date for a in articles if a.date)
-        undated = len(articles) - len(dates)
         found = f"dated {dates[0]} to {dates[-1]}" if dates else "none dated"
         raise DigestError(
             f"no articles for {window.describe()}: {len(articles)} loaded, {found}"
-            + (f", {undated} undated" if undated and dates else "")
+            + (f", {len(undated)} undated" if undated and dates else "")
             + "; nothing written",
             hint="choose another --month/--since/--until, or date the articles",
         )
