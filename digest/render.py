@@ -442,11 +442,13 @@ def render_with_source(
     most = max((len(a.summary) for a in digest.articles), default=0)
     budget = email.max_html_bytes
 
+    # Fitting renders only the HTML (the text email does not count against the
+    # budget); the text is rendered once, for the plan chosen.
     cache: dict[Plan, tuple[str, str, str, Digest]] = {}
 
-    def attempt(plan: Plan) -> tuple[str, str, str, Digest]:
-        if plan not in cache:
-            cache[plan] = _render_plan(digest, newsletter, templates_dir, email, plan)
+    def attempt(plan: Plan, text: bool = False) -> tuple[str, str, str, Digest]:
+        if plan not in cache or (text and not cache[plan][2]):
+            cache[plan] = _render_plan(digest, newsletter, templates_dir, email, plan, text)
         return cache[plan]
 
     def size(plan: Plan) -> int:
@@ -468,7 +470,7 @@ def render_with_source(
                 listed = _largest(0, total, lambda k: size(Plan(1, 0, k)) <= budget)
                 plan = Plan(1, 0, listed or 0)
         warnings.append(_fit_message(first_size, budget, plan, total, most))
-    source, html, text, _shown = attempt(plan)
+    source, html, text, _shown = attempt(plan, text=True)
     eml = message.to_bytes(
         message.compose(
             text=text,
@@ -510,9 +512,15 @@ def _fit_message(before: int, budget: int, plan: Plan, total: int, most: int) ->
 
 
 def _render_plan(
-    digest: Digest, newsletter: Any, templates_dir: str | None, email: Any, plan: Plan
+    digest: Digest,
+    newsletter: Any,
+    templates_dir: str | None,
+    email: Any,
+    plan: Plan,
+    with_text: bool = True,
 ) -> tuple[str, str, str, Digest]:
-    """(MJML, HTML, text, the digest as shown) for one plan."""
+    """(MJML, HTML, text, the digest as shown) for one plan; the text is ""
+    unless ``with_text``."""
     mjml_env, text_env = environments(templates_dir or None)
     shown, brief, _hidden, left_out = apply_plan(digest, plan)
     utm = (
@@ -551,6 +559,8 @@ def _render_plan(
     }
     source = _render(mjml_env, HTML_TEMPLATE, context)
     html = compile_mjml(source)
+    if not with_text:
+        return source, html, "", shown
     text = _render(text_env, TEXT_TEMPLATE, context)
     text = "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
     return source, html, text, shown
