@@ -96,11 +96,16 @@ _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _RANGE = r"(?:\s*[-–—]\s*\d{1,2}(?:st|nd|rd|th)?)?"  # "16-17", "16–17th": the first day counts
 # "November 16, 2024", "Nov. 16-17, 2024", "Saturday, November 16th 2024"
-DATE_MDY = re.compile(rf"\b({_MONTH_RE})\.?\s+{_DAY}{_RANGE},?\s+(\d{{4}})\b", re.I)
+# Each pattern opens with a look-ahead for the characters a match can start
+# with: the same matches, but the engine skips other positions at once.
+DATE_MDY = re.compile(
+    rf"(?=[JFMASONDjfmasond])\b({_MONTH_RE})\.?\s+{_DAY}{_RANGE},?\s+(\d{{4}})\b", re.I
+)
 # "16 November 2024", "16th of Nov. 2024", "16–17 November, 2024"
-DATE_DMY = re.compile(rf"\b{_DAY}{_RANGE}\s+(?:of\s+)?({_MONTH_RE})\.?,?\s+(\d{{4}})\b", re.I)
+DATE_DMY = re.compile(rf"(?=\d)\b{_DAY}{_RANGE}\s+(?:of\s+)?({_MONTH_RE})\.?,?\s+(\d{{4}})\b", re.I)
 # "2024-11-16", "2024/11/16"
-DATE_ISO = re.compile(r"\b(\d{4})([-/])(\d{1,2})\2(\d{1,2})\b")
+DATE_ISO = re.compile(r"(?=\d)\b(\d{4})([-/])(\d{1,2})\2(\d{1,2})\b")
+YEAR_DIGITS = re.compile(r"\d\d\d\d")  # every date above has four digits in a row
 YEARS = range(1900, 2101)  # a four-digit number outside this is not a year we date by
 
 
@@ -186,6 +191,8 @@ def find_date(text: str) -> dt.date | None:
     year lie in 1900-2100. A year alone ("in 2021") or a month and year
     ("summer 2023") is not a date: nothing is invented.
     """
+    if not YEAR_DIGITS.search(text):
+        return None
     found: list[tuple[int, dt.date]] = []
     for m in DATE_MDY.finditer(text):
         d = _month_date(m.group(1), m.group(2), m.group(3))

@@ -14,9 +14,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
-from itertools import combinations
+from itertools import chain
 from pathlib import PurePosixPath
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -79,19 +78,42 @@ def similar_pairs(texts: Sequence[frozenset[int]]) -> list[tuple[int, int]]:
     that share a phrase are ever compared: linear in the words for unrelated
     articles, where comparing every pair would be quadratic. A shingle found
     in more than :data:`COMMON` texts is boilerplate and is not counted.
+
+    Done with numpy: every shingle once per text, sorted, so each run of
+    equal hashes names the texts that share it; the pairs in those runs are
+    counted with one ``unique``. The same pairs, in the same order, as
+    counting them in dictionaries.
     """
-    index: dict[int, list[int]] = {}
-    for i, text in enumerate(texts):
-        if len(text) >= MIN_SHINGLES:
-            for h in text:
-                index.setdefault(h, []).append(i)
-    common: Counter[tuple[int, int]] = Counter()
-    for postings in index.values():
-        if 1 < len(postings) <= COMMON:
-            common.update(combinations(postings, 2))
-    return sorted(
-        pair for pair, c in common.items() if _same(len(texts[pair[0]]), len(texts[pair[1]]), c)
+    import numpy as np
+
+    keep = [i for i, text in enumerate(texts) if len(text) >= MIN_SHINGLES]
+    if len(keep) < 2:
+        return []
+    n = len(texts)
+    sizes = np.array([len(texts[i]) for i in keep], dtype=np.int64)
+    hashes = np.fromiter(
+        chain.from_iterable(texts[i] for i in keep), dtype=np.int64, count=int(sizes.sum())
     )
+    owner = np.repeat(np.array(keep, dtype=np.int64), sizes)
+    order = np.argsort(hashes, kind="stable")  # owners stay ascending within a run
+    hashes, owner = hashes[order], owner[order]
+    starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
+    runs = np.diff(np.r_[starts, len(hashes)])
+    keys = []
+    for k in np.unique(runs[(runs > 1) & (runs <= COMMON)]).tolist():
+        members = owner[starts[runs == k][:, None] + np.arange(k)]
+        a, b = np.triu_indices(k, 1)
+        keys.append((members[:, a] * n + members[:, b]).ravel())
+    if not keys:
+        return []
+    pairs, common = np.unique(np.concatenate(keys), return_counts=True)
+    first, second = pairs // n, pairs % n
+    size = np.array([len(text) for text in texts], dtype=np.int64)
+    size_a, size_b = size[first], size[second]
+    jaccard = common / (size_a + size_b - common)
+    contained = common / np.minimum(size_a, size_b)
+    same = (jaccard >= JACCARD) | (contained >= CONTAINED)
+    return list(zip(first[same].tolist(), second[same].tolist(), strict=True))
 
 
 def label(article: Article) -> str:
