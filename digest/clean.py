@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .model import Article, Document
 from .nlp import detect_language
@@ -109,10 +110,17 @@ YEAR_DIGITS = re.compile(r"\d\d\d\d")  # every date above has four digits in a r
 YEARS = range(1900, 2101)  # a four-digit number outside this is not a year we date by
 
 
-def words(text: str) -> list[str]:
-    return re.findall(r"[^\W_]+(?:['’.-][^\W_]+)*", text)
+WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 
 
+# Each block is asked about its words several times (is it navigation, a
+# label, a call to action, a repeat?): the words are found once.
+@lru_cache(maxsize=4096)
+def words(text: str) -> tuple[str, ...]:
+    return tuple(WORD.findall(text))
+
+
+@lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
     """Lower-case words only: what two copies of a block share."""
     text = unicodedata.normalize("NFKC", text).lower()
