@@ -49,7 +49,7 @@ import random
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +78,7 @@ DATA = Path(__file__).resolve().parent / "data"
 # --------------------------------------------------------------------- words
 
 
-@lru_cache(maxsize=32)
+@cache  # one per language met: never dropped while its words are counted
 def _term_cache(language: str) -> dict[str, str]:
     """word -> stem ("" for a word that is not a term), filled as words are met."""
     return {}
@@ -135,18 +135,36 @@ def _stem_counts(tokens: Sequence[str], language: str, cache: dict[str, str]) ->
 def article_counts(article: Article, forms: Forms | None = None) -> Bag:
     """The article's stems: the title counts :data:`TITLE_WEIGHT` times.
     ``forms``, when given, counts the words behind the stems."""
-    language = article.language
+    bag, seen = _counted(article.title, article.body, article.language)
+    if forms is not None:
+        forms.update(seen)
+    return dict(bag)
+
+
+# A build counts each article while the workers are still summarizing the
+# others (see :func:`warm`), then classify finds the counts here.
+@lru_cache(maxsize=2048)
+def _counted(title: str, body: str, language: str) -> tuple[Bag, Forms]:
+    """(stem -> weight, word -> count) of a title and body; see ``article_counts``."""
     cache = _term_cache(language)
-    title = words(article.title.lower(), language)
-    body = words(article.body.lower(), language)
-    bag: Bag = {s: c * TITLE_WEIGHT for s, c in _stem_counts(title, language, cache).items()}
-    for s, c in _stem_counts(body, language, cache).items():
+    title_words = words(title.lower(), language)
+    body_words = words(body.lower(), language)
+    bag: Bag = {s: c * TITLE_WEIGHT for s, c in _stem_counts(title_words, language, cache).items()}
+    for s, c in _stem_counts(body_words, language, cache).items():
         bag[s] = bag.get(s, 0.0) + c
     bag.pop("", None)
-    if forms is not None:
-        forms.update(title)
-        forms.update(body)
-    return bag
+    seen: Forms = Counter(title_words)
+    seen.update(body_words)  # the words in the order met: title, then body
+    return bag, seen
+
+
+def warm(article: Article) -> None:
+    """Do ahead what ``classify`` will need for ``article``: its counts, its
+    language's tables. The results are remembered, so doing this while other
+    processes work takes that time off the serial part of a build."""
+    _counted(article.title, article.body, article.language)
+    background(article.language)
+    word_vectors(article.language)
 
 
 def _surface(forms: Forms, languages: Collection[str]) -> dict[str, str]:

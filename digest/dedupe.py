@@ -15,6 +15,7 @@ import dataclasses
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import chain
 from pathlib import PurePosixPath
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -55,9 +56,17 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, host, path, urlencode(query), ""))
 
 
+# remembered: a build takes each article's shingles while workers summarize
+# the others (see ``fingerprint``), and dedupe finds them here
+@lru_cache(maxsize=2048)
 def shingles(text: str, size: int = SHINGLE) -> frozenset[int]:
     words = re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
     return frozenset(hash(tuple(words[i : i + size])) for i in range(len(words) - size + 1))
+
+
+def fingerprint(article: Article) -> frozenset[int]:
+    """The shingles ``dedupe`` compares ``article`` by."""
+    return shingles(article.title + " " + article.body)
 
 
 def same_text(a: frozenset[int], b: frozenset[int]) -> bool:
@@ -151,7 +160,7 @@ def dedupe(articles: Sequence[Article]) -> list[Article]:
                 union(by_url[key], i)
             else:
                 by_url[key] = i
-    texts = [shingles(a.title + " " + a.body) for a in articles]
+    texts = [fingerprint(a) for a in articles]
     for i, j in similar_pairs(texts):
         union(i, j)
 

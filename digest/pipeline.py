@@ -21,9 +21,10 @@ from . import deliver
 from .archive import Archive
 from .check import check_files
 from .classify import classify, group, report, suggest, suggestion_toml
+from .classify import warm as warm_classify
 from .clean import clean, parse_date
 from .config import Config
-from .dedupe import dedupe
+from .dedupe import dedupe, fingerprint
 from .errors import DigestError
 from .load import Web, load, read_archive
 from .model import Article, Digest, Document, Rendered, Section
@@ -157,6 +158,14 @@ def keep_whole(article: Article, cap: int) -> Article:
     return replace(article, summary=tuple(sentences[:cap]))
 
 
+def warm_features(article: Article) -> None:
+    """What dedupe and classify will ask of ``article``, worked out while the
+    workers summarize the rest (this process would only wait). Remembered
+    values, so the output is the same either way."""
+    fingerprint(article)
+    warm_classify(article)
+
+
 def language_warnings(articles: Sequence[Article]) -> list[str]:
     return [
         f"{a.source}: no summarization rules for language '{a.language}'; "
@@ -182,19 +191,24 @@ def unique(articles: Sequence[Article], warnings: list[str]) -> list[Article]:
 
 
 def prepare(
-    docs: Sequence[Document], job: SummaryJob, jobs: int = 0, progress: Progress | None = None
+    docs: Sequence[Document],
+    job: SummaryJob,
+    jobs: int = 0,
+    progress: Progress | None = None,
+    each: Callable[[Article], object] | None = None,
 ) -> list[Article]:
     """Clean and summarize every document, in input order, on up to ``jobs`` processes.
 
     The result does not depend on ``jobs``: each article is handled alone and
-    results are collected in input order.
+    results are collected in input order. ``each`` is called on every article
+    as it arrives, in this process, while the workers go on.
     """
     n = len(docs)
     workers = workers_for(jobs, n)
     results: Iterator[Article]
     if workers == 1:
         results = map(job, docs)
-        return _collect_progress(results, n, progress)
+        return _collect_progress(results, n, progress, each)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -204,14 +218,19 @@ def prepare(
     ctx = multiprocessing.get_context(method)
     chunk = max(1, min(32, n // (workers * 8)))
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin_blas_threads) as pool:
-        return _collect_progress(pool.map(job, docs, chunksize=chunk), n, progress)
+        return _collect_progress(pool.map(job, docs, chunksize=chunk), n, progress, each)
 
 
 def _collect_progress(
-    results: Iterator[Article], n: int, progress: Progress | None
+    results: Iterator[Article],
+    n: int,
+    progress: Progress | None,
+    each: Callable[[Article], object] | None = None,
 ) -> list[Article]:
     out: list[Article] = []
     for a in results:
+        if each is not None:
+            each(a)
         out.append(a)
         if progress is not None:
             progress(len(out), n)
@@ -251,7 +270,8 @@ def collect(
                 outside.append(Article(source=d.source, title="", paragraphs=(), date=day))
         skip = {a.source for a in outside}
         docs = tuple(d for d in docs if d.source not in skip)
-    articles = prepare(docs, SummaryJob(s.summarizer, s.sentences, s.max_sentences), jobs, progress)
+    job = SummaryJob(s.summarizer, s.sentences, s.max_sentences)
+    articles = prepare(docs, job, jobs, progress, warm_features)
     articles = unique(articles, warnings)
     warnings.extend(language_warnings(articles))
     # the stubs come last; ``select`` leaves them out, they only count

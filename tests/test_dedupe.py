@@ -99,3 +99,32 @@ def test_shared_boilerplate_does_not_make_stories_the_same():
         article(f"Story {i}", " ".join(rng.choices(words, k=80)) + ". " + boiler) for i in range(60)
     ]
     assert len(dedupe(arts)) == 60
+
+
+def test_similar_pairs_are_those_a_pairwise_comparison_finds():
+    """The indexed count agrees with comparing every pair directly, where a
+    shingle in more than COMMON texts does not count."""
+    import random
+    from collections import Counter
+
+    from digest.dedupe import COMMON, _same, similar_pairs
+
+    rng = random.Random(8)
+    for _ in range(60):
+        pool = rng.randint(30, 120)
+        texts = [
+            frozenset(rng.sample(range(pool), rng.randint(0, min(pool, 60))))
+            for _ in range(rng.randint(0, COMMON + 12))
+        ]
+        seen_in = Counter(h for t in texts if len(t) >= 20 for h in t)
+        expected = [
+            (i, j)
+            for i in range(len(texts))
+            for j in range(i + 1, len(texts))
+            if _same(
+                len(texts[i]),
+                len(texts[j]),
+                sum(1 for h in texts[i] & texts[j] if seen_in[h] <= COMMON),
+            )
+        ]
+        assert similar_pairs(texts) == expected
