@@ -400,10 +400,31 @@ def apply_plan(digest: Digest, plan: Plan) -> tuple[Digest, frozenset[str], froz
     return replace(digest, sections=tuple(sections)), brief, hidden, len(hidden)
 
 
-def _largest(lo: int, hi: int, fits: Any) -> int | None:
-    """The largest n in [lo, hi] with fits(n), assuming fits is monotone."""
+def _largest(lo: int, hi: int, fits: Any, guess: int | None = None) -> int | None:
+    """The largest n in [lo, hi] with fits(n), assuming fits is monotone.
+
+    With a ``guess`` (where the answer probably is), the search gallops out
+    from it before bisecting: a few probes when the guess is close, never
+    many more than bisecting alone. The answer is the same either way."""
     if not fits(lo):
         return None
+    if guess is not None and lo < guess <= hi:
+        if fits(guess):
+            lo, step = guess, 1
+            while lo < hi:
+                probe = min(hi, lo + step)
+                if not fits(probe):
+                    hi = probe - 1
+                    break
+                lo, step = probe, step * 2
+        else:
+            hi, step = guess - 1, 1
+            while lo < hi:
+                probe = max(lo, hi - step)
+                if fits(probe):
+                    lo = probe
+                    break
+                hi, step = probe - 1, step * 2
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if fits(mid):
@@ -463,7 +484,11 @@ def render_with_source(
             if size(plan) <= budget:
                 break
         if size(plan) > budget:
-            full = _largest(0, total, lambda k: size(Plan(1, k, total - k)) <= budget)
+            # each article shown in full instead of by title adds about
+            # the same: start near where the sizes cross the budget
+            brief, whole = size(Plan(1, 0, total)), size(Plan(1, total, 0))
+            guess = (budget - brief) * total // max(whole - brief, 1) if whole > brief else None
+            full = _largest(0, total, lambda k: size(Plan(1, k, total - k)) <= budget, guess)
             if full is not None:
                 plan = Plan(1, full, total - full)
             else:

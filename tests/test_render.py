@@ -383,3 +383,24 @@ def test_hostile_article_file_builds_to_the_same_visible_text(tmp_path):
         assert s in html and s in text
     assert "49" not in html and "49" not in text
     assert "<script>" not in files["digest.html"].decode()
+
+
+def test_fitting_search_finds_the_same_answer_from_any_guess():
+    """_largest with a guess (where the size budget is probably crossed)
+    gives the answer plain bisection gives, and probes less when close."""
+    from digest.render import _largest
+
+    for hi in (0, 1, 2, 7, 100):
+        for answer in range(-1, hi + 1):
+            expected = None if answer < 0 else answer
+            for guess in (None, -3, 0, 1, answer, answer + 1, answer - 2, hi // 2, hi, hi + 5):
+                probes: list[int] = []
+
+                def fits(k: int, answer: int = answer, probes: list[int] = probes) -> bool:
+                    probes.append(k)
+                    return k <= answer
+
+                assert _largest(0, hi, fits, guess) == expected
+    probes = []
+    assert _largest(0, 1000, lambda k: probes.append(k) or k <= 700, 699) == 700
+    assert len(probes) <= 5  # bisecting 0..1000 alone takes 11
