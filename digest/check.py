@@ -24,6 +24,7 @@ import socket
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email import policy as email_policy
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -274,35 +275,64 @@ def parse_css(text: str, media: str = "") -> list[Rule]:
 _COMPOUND = re.compile(r"(\*|[a-zA-Z][\w-]*)?((?:[.#][\w-]+|\[[^\]]+\]|:root)*)$")
 
 
-def _match_compound(node: Node, compound: str) -> bool:
+# A part of a compound: (kind, name, has a value, value); kind is ".", "#",
+# ":" (:root) or "[" (an attribute).
+_Part = tuple[str, str, bool, str]
+
+
+@lru_cache(maxsize=4096)
+def _parse_compound(compound: str) -> tuple[str, tuple[_Part, ...]] | None:
+    """(tag or "", parts) of one compound selector, parsed once; None when it
+    is not modelled (pseudo-classes and the like)."""
     m = _COMPOUND.match(compound)
     if not m:
-        return False  # pseudo-classes and the like: not modelled, never match
+        return None
     tag, rest = m.group(1), m.group(2)
-    if tag and tag != "*" and node.tag != tag.lower():
-        return False
+    parts: list[_Part] = []
     for part in re.findall(r"[.#][\w-]+|\[[^\]]+\]|:root", rest):
-        if part.startswith("."):
-            if part[1:] not in node.classes:
-                return False
-        elif part.startswith("#"):
-            if node.attrs.get("id") != part[1:]:
-                return False
+        if part.startswith((".", "#")):
+            parts.append((part[0], part[1:], False, ""))
         elif part == ":root":
+            parts.append((":", "", False, ""))
+        else:
+            name, _, value = part[1:-1].partition("=")
+            parts.append(("[", name.strip(), bool(value), value.strip("\"' ")))
+    return ("" if not tag or tag == "*" else tag.lower()), tuple(parts)
+
+
+def _match_compound(node: Node, compound: str) -> bool:
+    parsed = _parse_compound(compound)
+    if parsed is None:
+        return False  # pseudo-classes and the like: not modelled, never match
+    tag, parts = parsed
+    if tag and node.tag != tag:
+        return False
+    for kind, name, has_value, value in parts:
+        if kind == ".":
+            if name not in node.classes:
+                return False
+        elif kind == "#":
+            if node.attrs.get("id") != name:
+                return False
+        elif kind == ":":
             if node.tag != "html":
                 return False
         else:
-            name, _, value = part[1:-1].partition("=")
-            if name.strip() not in node.attrs:
+            if name not in node.attrs:
                 return False
-            if value and node.attrs[name.strip()] != value.strip("\"' "):
+            if has_value and node.attrs[name] != value:
                 return False
     return True
 
 
+@lru_cache(maxsize=4096)
+def _selector_tokens(selector: str) -> tuple[str, ...]:
+    return tuple(re.findall(r">|[^\s>]+", selector))
+
+
 def matches(node: Node, selector: str) -> bool:
     """Descendant (space) and child (``>``) combinators over compounds."""
-    tokens = re.findall(r">|[^\s>]+", selector)
+    tokens = _selector_tokens(selector)
     if not tokens:
         return False
     if not _match_compound(node, tokens[-1]):
