@@ -391,7 +391,9 @@ def apply_plan(digest: Digest, plan: Plan) -> tuple[Digest, frozenset[str], froz
     sections = []
     for section in digest.sections:
         items = tuple(
-            replace(a, summary=a.summary[: plan.sentences] if plan.sentences else a.summary)
+            replace(a, summary=a.summary[: plan.sentences])
+            if plan.sentences and len(a.summary) > plan.sentences
+            else a  # nothing to cut: the article as it is
             for a in section.items
             if a.source not in hidden
         )
