@@ -481,10 +481,14 @@ def render_with_source(
     warnings: list[str] = []
     first_size = size(plan)
     if first_size > budget:
-        for n in range(most - 1, 0, -1):
-            plan = Plan(sentences=n, full=total, listed=0)
-            if size(plan) <= budget:
-                break
+        one = Plan(sentences=1, full=total, listed=0)
+        if most > 1 and size(one) > budget:
+            plan = one  # more sentences each would be larger still: no need to try them
+        else:  # the most sentences that fit
+            for n in range(most - 1, 0, -1):
+                plan = Plan(sentences=n, full=total, listed=0)
+                if size(plan) <= budget:
+                    break
         if size(plan) > budget:
             # each article shown in full instead of by title adds about
             # the same: start near where the sizes cross the budget

@@ -117,10 +117,12 @@ def short_names(sentences: Sequence[str], stops: frozenset[str] = frozenset()) -
     for i, s in enumerate(sentences):
         m = _LEADING_WORD.match(s)
         name = m.group(1) if i and m and m.group(1).lower() not in stops else None
-        if name:
-            full = re.compile(rf"[A-Z][\w'’-]+[ \t]+{re.escape(name)}\b")
-            if not full.search(text, 0, start):
-                name = None
+        # (a name not written before at all cannot have been introduced)
+        if name and (
+            text.find(name, 0, start) < 0
+            or not re.compile(rf"[A-Z][\w'’-]+[ \t]+{re.escape(name)}\b").search(text, 0, start)
+        ):
+            name = None
         out.append(name)
         start += len(s) + 1
     return out
