@@ -785,7 +785,10 @@ def visible_text(html: str) -> str:
 
 
 def headings(html: str) -> list[tuple[int, str]]:
-    tree = parse_html(html)
+    return _headings(parse_html(html))
+
+
+def _headings(tree: _TreeBuilder) -> list[tuple[int, str]]:
     return [
         (int(n.tag[1]), " ".join(n.text().split()))
         for n in tree.root.iter()
@@ -809,10 +812,16 @@ def check_text(text: str, html: str | None = None) -> list[Finding]:
                 f"(first: line {long[0]})",
             )
         )
-    seen_html = visible_text(html).casefold() if html is not None else ""
+    seen: list[str] = []  # the HTML's visible text, worked out only if markup is found
+
+    def seen_html() -> str:
+        if not seen:
+            seen.append(visible_text(html).casefold() if html is not None else "")
+        return seen[0]
+
     for pattern, what in ((_TAG, "an HTML tag"), (_ENTITY, "an HTML entity")):
         for m in pattern.finditer(text):
-            if m.group(0).casefold() not in seen_html:  # the article's own text is fine
+            if m.group(0).casefold() not in seen_html():  # the article's own text is fine
                 found.append(
                     Finding("error", "text-markup", f"digest.txt contains {what}: {m.group(0)!r}")
                 )
@@ -829,8 +838,9 @@ def check_text(text: str, html: str | None = None) -> list[Finding]:
         flat = " ".join(text.split()).casefold()
         # themes (h2), articles (h3) and list items (the contents, articles
         # listed by title) must all be in the text version too
-        items = [t for level, t in headings(html) if level > 1]
-        items += [" ".join(n.text().split()) for n in parse_html(html).root.iter() if n.tag == "li"]
+        tree = parse_html(html)
+        items = [t for level, t in _headings(tree) if level > 1]
+        items += [" ".join(n.text().split()) for n in tree.root.iter() if n.tag == "li"]
         missing = [t for t in items if t and t.casefold() not in flat]
         if missing:
             found.append(
