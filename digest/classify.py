@@ -50,6 +50,7 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, cached_property, lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -344,15 +345,9 @@ def build_space(
     """
     import numpy as np
 
-    vocab: dict[str, int] = {}
-    keys = [t for bag in bags for t in bag]
-    for t in keys:
-        if t not in vocab:
-            vocab[t] = len(vocab)
-    for bag in extra:
-        for t in bag:
-            if t not in vocab:
-                vocab[t] = len(vocab)
+    keys = list(chain.from_iterable(bags))
+    # numbered in the order first met: the articles' terms, then the themes'
+    vocab = {t: k for k, t in enumerate(dict.fromkeys(chain(keys, *extra)))}
     table = background(language)
     if table is not None:
         cb = np.fromiter((table.get(t, UNKNOWN_CENTIBELS) for t in vocab), float, len(vocab))
@@ -382,8 +377,8 @@ def build_space(
             vectors = vectors - np.outer(vectors @ common, common)
     lengths = np.fromiter((len(b) for b in bags), np.int64, len(bags))
     indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    idx = np.fromiter((vocab[t] for t in keys), np.int64, len(keys))
-    counts = np.fromiter((c for bag in bags for c in bag.values()), float, len(keys))
+    idx = np.fromiter(map(vocab.__getitem__, keys), np.int64, len(keys))
+    counts = np.fromiter(chain.from_iterable(bag.values() for bag in bags), float, len(keys))
     weights = (1.0 + np.log(np.maximum(counts, 1e-12))) * idf[idx]
     n_rows = len(bags)
     row_ids = np.repeat(np.arange(n_rows), lengths)
