@@ -172,8 +172,9 @@ def _surface(forms: Forms, languages: Collection[str]) -> dict[str, str]:
     """stem -> its most frequent word (the first seen wins ties)."""
     caches = [_term_cache(lang) for lang in sorted(languages)]
     best: dict[str, tuple[str, int]] = {}
+    one = caches[0].get if len(caches) == 1 else None  # the usual case, looked up directly
     for w, c in forms.items():
-        s = next((st for cache in caches if (st := cache.get(w))), "")
+        s = one(w) if one else next((st for cache in caches if (st := cache.get(w))), "")
         if not s:
             continue
         seen = best.get(s)
