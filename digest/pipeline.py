@@ -142,12 +142,19 @@ class SummaryJob:
     summarizer: str
     sentences: int
     max_sentences: int
+    window: Window = field(default_factory=Window)  # dates kept; other articles need no summary
 
     def __call__(self, doc: Document) -> Article:
         article = clean(doc)
+        if not self.wanted(article):
+            return article  # dated outside the window, or undated with one: ``select`` drops it
         if article.language not in SUMY_LANGUAGES:
             return keep_whole(article, self.max_sentences)
         return summarize(article, self.summarizer, self.sentences, self.max_sentences)
+
+    def wanted(self, article: Article) -> bool:
+        """Will ``select`` keep ``article``? (The same test, made early.)"""
+        return not self.window.limited or article.date in self.window
 
 
 def keep_whole(article: Article, cap: int) -> Article:
@@ -249,7 +256,9 @@ def collect(
     With a ``window``, a document whose front matter or feed entry dates it
     outside the window is not cleaned or summarized: it stays in the list as
     a bare dated stub (for the counts of an empty selection), which
-    ``select`` then leaves out.
+    ``select`` then leaves out. A document that cleaning finds dated outside
+    the window, or undated, is cleaned but not summarized: ``select`` leaves
+    it out too.
     """
     b = config.build
     docs, load_warnings = load(sources or b.sources, b.max_article_bytes, web_of(config, window))
@@ -270,8 +279,13 @@ def collect(
                 outside.append(Article(source=d.source, title="", paragraphs=(), date=day))
         skip = {a.source for a in outside}
         docs = tuple(d for d in docs if d.source not in skip)
-    job = SummaryJob(s.summarizer, s.sentences, s.max_sentences)
-    articles = prepare(docs, job, jobs, progress, warm_features)
+    job = SummaryJob(s.summarizer, s.sentences, s.max_sentences, window or Window())
+
+    def warm(article: Article) -> None:
+        if job.wanted(article):
+            warm_features(article)
+
+    articles = prepare(docs, job, jobs, progress, warm)
     articles = unique(articles, warnings)
     warnings.extend(language_warnings(articles))
     # the stubs come last; ``select`` leaves them out, they only count

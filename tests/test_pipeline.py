@@ -11,7 +11,7 @@ import pytest
 
 from digest.config import Config, load_config
 from digest.errors import DigestError
-from digest.period import Window, month_window
+from digest.period import Window, month_window, select
 from digest.pipeline import MIN_PER_WORKER, build, build_to, collect, workers_for
 from tests.conftest import CORPUS, stall
 
@@ -290,4 +290,13 @@ def test_articles_dated_outside_the_month_by_their_metadata_are_not_summarized(t
     skipped = by_source["months/oct-note.md"]
     assert (skipped.title, skipped.summary, str(skipped.date)) == ("", (), "2024-10-03")
     assert by_source["months/sep-report.md"].summary  # inside the month: summarized
-    assert by_source["months/nov-text.txt"].summary  # dated only in its text: summarized
+    # dated only in its text: cleaned (that is where the date is found), not summarized
+    text_dated = by_source["months/nov-text.txt"]
+    assert text_dated.title and str(text_dated.date).startswith("2024-11")
+    assert text_dated.summary == ()
+    assert by_source["months/undated.txt"].summary == ()  # select leaves it out too
+    # the same articles in the digest as when every article is summarized
+    every = collect(Config(), ["months"], 1)[0]
+    assert [a.summary for a in select(every, month_window("2024-09"))[0]] == [
+        a.summary for a in select(articles, month_window("2024-09"))[0]
+    ]
