@@ -144,7 +144,10 @@ def article_counts(article: Article, forms: Forms | None = None) -> Bag:
 
 # A build counts each article while the workers are still summarizing the
 # others (see :func:`warm`), then classify finds the counts here.
-@lru_cache(maxsize=2048)
+COUNTS_KEPT = 2048  # articles whose counts are remembered
+
+
+@lru_cache(maxsize=COUNTS_KEPT)
 def _counted(title: str, body: str, language: str) -> tuple[Bag, Forms]:
     """(stem -> weight, word -> count) of a title and body; see ``article_counts``."""
     cache = _term_cache(language)
@@ -157,6 +160,11 @@ def _counted(title: str, body: str, language: str) -> tuple[Bag, Forms]:
     seen: Forms = Counter(title_words)
     seen.update(body_words)  # the words in the order met: title, then body
     return bag, seen
+
+
+def forget() -> None:
+    """Drop the remembered counts (a build is done with them)."""
+    _counted.cache_clear()
 
 
 def warm(article: Article) -> None:

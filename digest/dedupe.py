@@ -32,6 +32,7 @@ SHINGLE = 5  # words per shingle
 JACCARD = 0.5  # at least this similar: the same text
 CONTAINED = 0.9  # this share of the shorter text's shingles found in the longer one
 MIN_SHINGLES = 20  # texts shorter than this are compared by URL only
+SHINGLES_KEPT = 2048  # texts whose shingles are remembered
 COMMON = 50  # a shingle in more texts than this is boilerplate, not evidence
 
 
@@ -58,10 +59,15 @@ def canonical_url(url: str) -> str:
 
 # remembered: a build takes each article's shingles while workers summarize
 # the others (see ``fingerprint``), and dedupe finds them here
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=SHINGLES_KEPT)
 def shingles(text: str, size: int = SHINGLE) -> frozenset[int]:
     words = re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
     return frozenset(hash(tuple(words[i : i + size])) for i in range(len(words) - size + 1))
+
+
+def forget() -> None:
+    """Drop the remembered shingles (a build is done with them)."""
+    shingles.cache_clear()
 
 
 def fingerprint(article: Article) -> frozenset[int]:

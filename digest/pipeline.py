@@ -20,11 +20,13 @@ from . import archive as archives
 from . import deliver
 from .archive import Archive
 from .check import check_files
-from .classify import classify, group, report, suggest, suggestion_toml
+from .classify import COUNTS_KEPT, classify, group, report, suggest, suggestion_toml
+from .classify import forget as forget_counts
 from .classify import warm as warm_classify
 from .clean import clean, parse_date
 from .config import Config
-from .dedupe import dedupe, fingerprint
+from .dedupe import SHINGLES_KEPT, dedupe, fingerprint
+from .dedupe import forget as forget_shingles
 from .errors import DigestError
 from .load import Web, load, read_archive
 from .model import Article, Digest, Document, Rendered, Section
@@ -173,6 +175,18 @@ def warm_features(article: Article) -> None:
     warm_classify(article)
 
 
+# Beyond this many articles, features worked out ahead would be dropped from
+# the caches before dedupe and classify ask for them.
+FEATURES_KEPT = min(COUNTS_KEPT, SHINGLES_KEPT)
+
+
+def forget_features() -> None:
+    """Drop the remembered features once a build is classified (a preview
+    server builds again and again; the memory is better given back)."""
+    forget_shingles()
+    forget_counts()
+
+
 def language_warnings(articles: Sequence[Article]) -> list[str]:
     return [
         f"{a.source}: no summarization rules for language '{a.language}'; "
@@ -285,7 +299,7 @@ def collect(
         if job.wanted(article):
             warm_features(article)
 
-    articles = prepare(docs, job, jobs, progress, warm)
+    articles = prepare(docs, job, jobs, progress, warm if len(docs) <= FEATURES_KEPT else None)
     articles = unique(articles, warnings)
     warnings.extend(language_warnings(articles))
     # the stubs come last; ``select`` leaves them out, they only count
@@ -374,6 +388,7 @@ def build(
     warnings += period_warnings
     articles = dedupe(articles)
     articles, example_warnings = assign_themes(config, articles)
+    forget_features()
     warnings += example_warnings
     sections = group(articles, config.themes, config.classify.other)
     key = issue_key(articles, window)
