@@ -9,6 +9,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# Debian's Chromium (.ci/run installs it), driven by Playwright; the flags keep
+# it off the network this machine does not have.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 CORPUS = ROOT / "tests" / "corpus" / "months"
 
 
@@ -119,3 +130,17 @@ def trickle(handler: Any) -> None:
             handler.wfile.flush()
         except OSError:
             return
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A real headless Chromium, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (.ci/run does)"
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -40,15 +40,6 @@ from digest.preview import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SEED_TITLES = (
     "Healthcare Diplomacy",
     "Global Leaders Gather for Shanghai 21st Century International Medical Forum",
@@ -391,19 +382,6 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
     shutil.copy(ROOT / "digest.toml", tmp_path / "digest.toml")
     return tmp_path
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (.ci/run does)"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_live_preview_in_chromium(project, browser):
