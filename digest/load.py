@@ -328,8 +328,9 @@ def load(
 
     web = web or Web()
     sources = list(sources)
-    paths = [s for s in sources if not is_url(s)]
-    iter_files(paths)  # a missing path is an error before anything is read or fetched
+    # Each path is expanded once, up front: a missing path is an error before
+    # anything is read or fetched.
+    expanded = {src: iter_files([src]) for src in sources if not is_url(src)}
     docs: list[Document] = []
     warnings: list[str] = []
     for src in sources:
@@ -339,7 +340,7 @@ def load(
             except DigestError as exc:
                 warnings.append(_skipped(exc))
             continue
-        files, folder_warnings = iter_files([src])
+        files, folder_warnings = expanded[src]
         warnings.extend(folder_warnings)
         for path in files:
             source = relative_source(str(path))
