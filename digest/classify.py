@@ -142,13 +142,41 @@ def article_counts(article: Article, forms: Forms | None = None) -> Bag:
     return dict(bag)
 
 
-# A build counts each article while the workers are still summarizing the
-# others (see :func:`warm`), then classify finds the counts here.
+# A build counts each article in the worker process that summarizes it (see
+# :func:`counted`) and hands the counts to :func:`remember`; classify then
+# finds them here instead of counting again.
 COUNTS_KEPT = 2048  # articles whose counts are remembered
+Counted = tuple[Bag, Forms]
+_KNOWN: dict[tuple[str, str, str], Counted] = {}
+_EMBEDDED: dict[tuple[str, str, str], FloatArray] = {}
+
+
+def counted(article: Article) -> Counted:
+    """(stem -> weight, word -> count) of the article; see ``article_counts``."""
+    return _counted(article.title, article.body, article.language)
+
+
+def remember(article: Article, counts: Counted, embedding: FloatArray | None = None) -> None:
+    """Keep ``counts`` and ``embedding`` (from :func:`counted` and
+    :func:`embed`, perhaps in another process) for classify."""
+    if len(_KNOWN) < COUNTS_KEPT:
+        key = (article.title, article.body, article.language)
+        _KNOWN[key] = counts
+        if embedding is not None:
+            _EMBEDDED[key] = embedding
+
+
+def _embedded(article: Article) -> FloatArray | None:
+    return _EMBEDDED.get((article.title, article.body, article.language))
+
+
+def _counted(title: str, body: str, language: str) -> Counted:
+    known = _KNOWN.get((title, body, language))
+    return known if known is not None else _count(title, body, language)
 
 
 @lru_cache(maxsize=COUNTS_KEPT)
-def _counted(title: str, body: str, language: str) -> tuple[Bag, Forms]:
+def _count(title: str, body: str, language: str) -> Counted:
     """(stem -> weight, word -> count) of a title and body; see ``article_counts``."""
     cache = _term_cache(language)
     title_words = words(title.lower(), language)
@@ -164,16 +192,16 @@ def _counted(title: str, body: str, language: str) -> tuple[Bag, Forms]:
 
 def forget() -> None:
     """Drop the remembered counts (a build is done with them)."""
-    _counted.cache_clear()
+    _KNOWN.clear()
+    _EMBEDDED.clear()
+    _count.cache_clear()
 
 
-def warm(article: Article) -> None:
-    """Do ahead what ``classify`` will need for ``article``: its counts, its
-    language's tables. The results are remembered, so doing this while other
-    processes work takes that time off the serial part of a build."""
-    _counted(article.title, article.body, article.language)
-    background(article.language)
-    word_vectors(article.language)
+def warm(language: str) -> None:
+    """Load ``language``'s tables ahead, while other processes work: that
+    time comes off the serial part of a build."""
+    background(language)
+    word_vectors(language)
 
 
 def _surface(forms: Forms, languages: Collection[str]) -> dict[str, str]:
@@ -214,6 +242,36 @@ def background(language: str) -> dict[str, int] | None:
         return None
     fields = gzip.decompress(path.read_bytes()).decode("utf-8").split()
     return dict(zip(fields[0::2], map(int, fields[1::2]), strict=True))
+
+
+def embed(counts: Mapping[str, float], language: str) -> FloatArray | None:
+    """The semantic part of a text, before any themes' shared direction is
+    taken out: its unit tf-idf weights (background idf) through the word
+    vectors. None for a language without tables (or with :data:`SEMANTIC` 0).
+
+    It depends on the text alone, so a build works it out in the worker
+    process that summarized the article (see :func:`remember`)."""
+    import numpy as np
+
+    wv = word_vectors(language) if SEMANTIC > 0 else None
+    table = background(language)
+    if wv is None or table is None:
+        return None
+    rows, matrix = wv
+    terms = [t for t, c in counts.items() if c > 0]
+    out = np.zeros(matrix.shape[1])
+    if not terms:
+        return out
+    cb = np.fromiter((table.get(t, UNKNOWN_CENTIBELS) for t in terms), float, len(terms))
+    idf = np.maximum(-np.log(-np.expm1(-(10.0 ** (-cb / 100.0)) * DOC_LENGTH)), 1e-3)
+    counts_ = np.fromiter((counts[t] for t in terms), float, len(terms))
+    w = (1.0 + np.log(np.maximum(counts_, 1e-12))) * idf
+    w /= float(np.sqrt(w @ w))
+    where = np.fromiter((rows.get(t, -1) for t in terms), np.int64, len(terms))
+    has = where >= 0
+    if has.any():
+        out = w[has] @ matrix[where[has]]
+    return out
 
 
 def _idf_from_centibels(cb: int) -> float:
@@ -344,6 +402,7 @@ def build_space(
     extra: Sequence[Bag] = (),
     language: str = "en",
     shared: Sequence[Bag] = (),
+    embedded: Sequence[FloatArray | None] = (),
 ) -> Space:
     """Index ``bags`` (rows) over the vocabulary of ``bags`` and ``extra`` (themes).
 
@@ -351,6 +410,8 @@ def build_space(
     their word vectors have in common is taken out of every word vector, so
     the semantic part compares articles on what tells the themes apart
     (three health themes all look like a health article otherwise).
+    ``embedded``: per bag, its :func:`embed` in ``language`` if already
+    worked out (None where not).
     """
     import numpy as np
 
@@ -369,6 +430,7 @@ def build_space(
         idf = np.log((n + 1) / (df + 0.5))
     idf = np.maximum(idf, 1e-3)
     wv = word_vectors(language) if SEMANTIC > 0 else None
+    common = None
     if wv is None:
         vectors = np.zeros((len(vocab), 0))
     else:
@@ -397,9 +459,14 @@ def build_space(
         row_norm[filled] = np.sqrt(np.add.reduceat(weights**2, indptr[:-1][filled]))
     unit_data = weights / np.where(row_norm > 0, row_norm, 1.0)[row_ids]
     emb = np.zeros((n_rows, vectors.shape[1]))
-    if vectors.shape[1] and filled.any():
-        per_term = unit_data[:, None] * vectors[idx]
-        emb[filled] = np.add.reduceat(per_term, indptr[:-1][filled], axis=0)
+    if vectors.shape[1]:
+        for i, bag in enumerate(bags):
+            e = embedded[i] if i < len(embedded) else None
+            e = e if e is not None else embed(bag, language)
+            if e is not None:
+                emb[i] = e
+        if common is not None:  # a linear map: the same as summing the projected vectors
+            emb = emb - np.outer(emb @ common, common)
     norms = np.linalg.norm(emb, axis=1)
     a, b = _mix()
     has = norms > 1e-12
@@ -543,7 +610,8 @@ def score(
     ]
     forms: Forms = Counter()
     bags = [article_counts(a, forms) for a in articles] + [b for _, b in members]
-    space = build_space(bags, seeds, language, shared=seeds)
+    embedded = [_embedded(a) if a.language == language else None for a in articles]
+    space = build_space(bags, seeds, language, shared=seeds, embedded=embedded)
     seed = np.zeros((len(themes), space.width))
     for k, counts in enumerate(seeds):
         v = space.vector(counts)

@@ -14,14 +14,21 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from collections.abc import Sequence
+import zlib
+from collections.abc import Collection, Sequence
 from functools import lru_cache
-from itertools import chain
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .model import Article, Link
 from .render import safe_url
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+Prints: TypeAlias = "npt.NDArray[np.int64]"  # a text's shingles: sorted distinct numbers
 
 TRACKING = re.compile(
     r"^(utm_[a-z_]+|fbclid|gclid|gclsrc|dclid|msclkid|yclid|twclid|igshid|mc_cid|mc_eid"
@@ -57,26 +64,66 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, host, path, urlencode(query), ""))
 
 
-# remembered: a build takes each article's shingles while workers summarize
-# the others (see ``fingerprint``), and dedupe finds them here
+# A multiplier for combining the hashes of a shingle's words (FNV-1a's prime).
+_MIX = 0x100000001B3
+
+
 @lru_cache(maxsize=SHINGLES_KEPT)
-def shingles(text: str, size: int = SHINGLE) -> frozenset[int]:
+def shingles(text: str, size: int = SHINGLE) -> Prints:
+    """The text's word ``size``-grams as distinct 64-bit numbers, sorted.
+
+    Each word is hashed with crc32 (the same number in every process, unlike
+    ``hash()``, which is salted per process: a build takes shingles in worker
+    processes), and a shingle's number combines its words' numbers
+    polynomially, for all shingles at once."""
+    import numpy as np
+
     words = re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
-    return frozenset(hash(tuple(words[i : i + size])) for i in range(len(words) - size + 1))
+    n = len(words) - size + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    h = np.fromiter(map(zlib.crc32, map(str.encode, words)), np.uint64, len(words))
+    mix = np.uint64(_MIX)
+    acc = h[:n].copy()
+    for k in range(1, size):
+        acc = acc * mix + h[k : k + n]  # wraps around modulo 2**64, as meant
+    out: Prints = np.unique(acc.view(np.int64))
+    out.flags.writeable = False  # shared through the cache
+    return out
+
+
+# A build takes each article's shingles in the worker process that summarizes
+# it and hands them to ``remember``; dedupe finds them here.
+_KNOWN: dict[str, Prints] = {}
+
+
+def remember(article: Article, prints: Prints) -> None:
+    """Keep ``prints`` (from :func:`fingerprint`, perhaps in another process) for dedupe."""
+    if len(_KNOWN) < SHINGLES_KEPT:
+        _KNOWN[_text(article)] = prints
 
 
 def forget() -> None:
     """Drop the remembered shingles (a build is done with them)."""
+    _KNOWN.clear()
     shingles.cache_clear()
 
 
-def fingerprint(article: Article) -> frozenset[int]:
+def _text(article: Article) -> str:
+    return article.title + " " + article.body
+
+
+def fingerprint(article: Article) -> Prints:
     """The shingles ``dedupe`` compares ``article`` by."""
-    return shingles(article.title + " " + article.body)
+    text = _text(article)
+    known = _KNOWN.get(text)
+    return known if known is not None else shingles(text)
 
 
-def same_text(a: frozenset[int], b: frozenset[int]) -> bool:
-    return _same(len(a), len(b), len(a & b))
+def same_text(a: Prints, b: Prints) -> bool:
+    import numpy as np
+
+    return _same(len(a), len(b), len(np.intersect1d(a, b, assume_unique=True)))
 
 
 def _same(size_a: int, size_b: int, common: int) -> bool:
@@ -86,7 +133,7 @@ def _same(size_a: int, size_b: int, common: int) -> bool:
     return jaccard >= JACCARD or common / min(size_a, size_b) >= CONTAINED
 
 
-def similar_pairs(texts: Sequence[frozenset[int]]) -> list[tuple[int, int]]:
+def similar_pairs(texts: Sequence[Collection[int]]) -> list[tuple[int, int]]:
     """The pairs ``(i, j)``, ``i < j``, whose shingle sets are the same text.
 
     Shared shingles are counted through an inverted index, so only texts
@@ -106,8 +153,11 @@ def similar_pairs(texts: Sequence[frozenset[int]]) -> list[tuple[int, int]]:
         return []
     n = len(texts)
     sizes = np.array([len(texts[i]) for i in keep], dtype=np.int64)
-    hashes = np.fromiter(
-        chain.from_iterable(texts[i] for i in keep), dtype=np.int64, count=int(sizes.sum())
+    hashes = np.concatenate(
+        [
+            t if isinstance(t, np.ndarray) else np.fromiter(t, np.int64, len(t))
+            for t in (texts[i] for i in keep)
+        ]
     )
     owner = np.repeat(np.array(keep, dtype=np.int64), sizes)
     order = np.argsort(hashes, kind="stable")  # owners stay ascending within a run

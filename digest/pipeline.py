@@ -20,13 +20,25 @@ from . import archive as archives
 from . import deliver
 from .archive import Archive
 from .check import check_files
-from .classify import COUNTS_KEPT, classify, group, report, suggest, suggestion_toml
+from .classify import (
+    COUNTS_KEPT,
+    Counted,
+    classify,
+    counted,
+    embed,
+    group,
+    report,
+    suggest,
+    suggestion_toml,
+)
 from .classify import forget as forget_counts
+from .classify import remember as remember_counts
 from .classify import warm as warm_classify
 from .clean import clean, parse_date
 from .config import Config
-from .dedupe import SHINGLES_KEPT, dedupe, fingerprint
+from .dedupe import SHINGLES_KEPT, Prints, dedupe, fingerprint
 from .dedupe import forget as forget_shingles
+from .dedupe import remember as remember_shingles
 from .errors import DigestError
 from .load import Web, load, read_archive
 from .model import Article, Digest, Document, Rendered, Section
@@ -138,6 +150,16 @@ def _pin_blas_threads() -> None:
 
 
 @dataclass(frozen=True)
+class Features:
+    """What dedupe and classify will ask of an article, worked out by the
+    worker that summarized it (the parent would otherwise do it alone, later)."""
+
+    counts: Counted
+    embedding: Any  # classify.embed of the counts: a vector, or None
+    shingles: Prints
+
+
+@dataclass(frozen=True)
 class SummaryJob:
     """What a worker needs to turn a loaded document into a summarized article."""
 
@@ -145,14 +167,20 @@ class SummaryJob:
     sentences: int
     max_sentences: int
     window: Window = field(default_factory=Window)  # dates kept; other articles need no summary
+    features: bool = False  # also work out the article's Features
 
-    def __call__(self, doc: Document) -> Article:
+    def __call__(self, doc: Document) -> tuple[Article, Features | None]:
         article = clean(doc)
         if not self.wanted(article):
-            return article  # dated outside the window, or undated with one: ``select`` drops it
+            return article, None  # outside the window, or undated with one: ``select`` drops it
         if article.language not in SUMY_LANGUAGES:
-            return keep_whole(article, self.max_sentences)
-        return summarize(article, self.summarizer, self.sentences, self.max_sentences)
+            article = keep_whole(article, self.max_sentences)
+        else:
+            article = summarize(article, self.summarizer, self.sentences, self.max_sentences)
+        if not self.features:
+            return article, None
+        counts = counted(article)
+        return article, Features(counts, embed(counts[0], article.language), fingerprint(article))
 
     def wanted(self, article: Article) -> bool:
         """Will ``select`` keep ``article``? (The same test, made early.)"""
@@ -167,16 +195,14 @@ def keep_whole(article: Article, cap: int) -> Article:
     return replace(article, summary=tuple(sentences[:cap]))
 
 
-def warm_features(article: Article) -> None:
-    """What dedupe and classify will ask of ``article``, worked out while the
-    workers summarize the rest (this process would only wait). Remembered
-    values, so the output is the same either way."""
-    fingerprint(article)
-    warm_classify(article)
+def remember(article: Article, features: Features | None) -> None:
+    """Keep an article's features where dedupe and classify will look for them."""
+    if features is not None:
+        remember_counts(article, features.counts, features.embedding)
+        remember_shingles(article, features.shingles)
 
 
-# Beyond this many articles, features worked out ahead would be dropped from
-# the caches before dedupe and classify ask for them.
+# Beyond this many articles, features worked out ahead would not all be kept.
 FEATURES_KEPT = min(COUNTS_KEPT, SHINGLES_KEPT)
 
 
@@ -216,43 +242,46 @@ def prepare(
     job: SummaryJob,
     jobs: int = 0,
     progress: Progress | None = None,
-    each: Callable[[Article], object] | None = None,
 ) -> list[Article]:
     """Clean and summarize every document, in input order, on up to ``jobs`` processes.
 
     The result does not depend on ``jobs``: each article is handled alone and
-    results are collected in input order. ``each`` is called on every article
-    as it arrives, in this process, while the workers go on.
+    results are collected in input order. With worker processes, each worker
+    also works out its articles' :class:`Features`, which this process keeps
+    for dedupe and classify, so they are not worked out again after the
+    workers are done.
     """
     n = len(docs)
     workers = workers_for(jobs, n)
-    results: Iterator[Article]
     if workers == 1:
-        results = map(job, docs)
-        return _collect_progress(results, n, progress, each)
+        return _collect_progress(map(job, docs), n, progress)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    if n <= FEATURES_KEPT:
+        job = replace(job, features=True)
     method = start_method()
     if method == "fork":
         warm_up(job.summarizer)
     ctx = multiprocessing.get_context(method)
     chunk = max(1, min(32, n // (workers * 8)))
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin_blas_threads) as pool:
-        return _collect_progress(pool.map(job, docs, chunksize=chunk), n, progress, each)
+        return _collect_progress(pool.map(job, docs, chunksize=chunk), n, progress)
 
 
 def _collect_progress(
-    results: Iterator[Article],
+    results: Iterator[tuple[Article, Features | None]],
     n: int,
     progress: Progress | None,
-    each: Callable[[Article], object] | None = None,
 ) -> list[Article]:
     out: list[Article] = []
-    for a in results:
-        if each is not None:
-            each(a)
-        out.append(a)
+    languages: set[str] = set()
+    for article, features in results:
+        remember(article, features)
+        if article.language not in languages:
+            languages.add(article.language)
+            warm_classify(article.language)  # while the workers go on
+        out.append(article)
         if progress is not None:
             progress(len(out), n)
     return out
@@ -294,12 +323,7 @@ def collect(
         skip = {a.source for a in outside}
         docs = tuple(d for d in docs if d.source not in skip)
     job = SummaryJob(s.summarizer, s.sentences, s.max_sentences, window or Window())
-
-    def warm(article: Article) -> None:
-        if job.wanted(article):
-            warm_features(article)
-
-    articles = prepare(docs, job, jobs, progress, warm if len(docs) <= FEATURES_KEPT else None)
+    articles = prepare(docs, job, jobs, progress)
     articles = unique(articles, warnings)
     warnings.extend(language_warnings(articles))
     # the stubs come last; ``select`` leaves them out, they only count
