@@ -156,14 +156,29 @@ def counted(article: Article) -> Counted:
     return _counted(article.title, article.body, article.language)
 
 
-def remember(article: Article, counts: Counted, embedding: FloatArray | None = None) -> None:
+def remember(
+    article: Article,
+    counts: Counted,
+    embedding: FloatArray | None = None,
+    stems: Mapping[str, str] | None = None,
+) -> None:
     """Keep ``counts`` and ``embedding`` (from :func:`counted` and
-    :func:`embed`, perhaps in another process) for classify."""
+    :func:`embed`, perhaps in another process) for classify; ``stems``
+    (from :func:`stems_of`) tells this process the stems of the words
+    behind the counts without stemming them again."""
     if len(_KNOWN) < COUNTS_KEPT:
         key = (article.title, article.body, article.language)
         _KNOWN[key] = counts
         if embedding is not None:
             _EMBEDDED[key] = embedding
+        if stems:
+            _term_cache(article.language).update(stems)
+
+
+def stems_of(counts: Counted, language: str) -> dict[str, str]:
+    """word -> stem ("" for a non-term) for the words behind ``counts``."""
+    cache = _term_cache(language)
+    return {w: cache[w] for w in counts[1]}
 
 
 def _embedded(article: Article) -> FloatArray | None:

@@ -28,6 +28,7 @@ from .classify import (
     embed,
     group,
     report,
+    stems_of,
     suggest,
     suggestion_toml,
 )
@@ -45,6 +46,7 @@ from .model import Article, Digest, Document, Rendered, Section
 from .nlp import SUMY_LANGUAGES, Tokenizer
 from .period import Window, issue_key, select
 from .render import render
+from .render import warm as warm_templates
 from .summarize import get_summarizer, summarize, warm_up
 
 
@@ -155,6 +157,7 @@ class Features:
     worker that summarized it (the parent would otherwise do it alone, later)."""
 
     counts: Counted
+    stems: dict[str, str]  # word -> stem, for the words behind the counts
     embedding: Any  # classify.embed of the counts: a vector, or None
     shingles: Prints
 
@@ -179,8 +182,12 @@ class SummaryJob:
             article = summarize(article, self.summarizer, self.sentences, self.max_sentences)
         if not self.features:
             return article, None
+        lang = article.language
         counts = counted(article)
-        return article, Features(counts, embed(counts[0], article.language), fingerprint(article))
+        features = Features(
+            counts, stems_of(counts, lang), embed(counts[0], lang), fingerprint(article)
+        )
+        return article, features
 
     def wanted(self, article: Article) -> bool:
         """Will ``select`` keep ``article``? (The same test, made early.)"""
@@ -198,7 +205,7 @@ def keep_whole(article: Article, cap: int) -> Article:
 def remember(article: Article, features: Features | None) -> None:
     """Keep an article's features where dedupe and classify will look for them."""
     if features is not None:
-        remember_counts(article, features.counts, features.embedding)
+        remember_counts(article, features.counts, features.embedding, features.stems)
         remember_shingles(article, features.shingles)
 
 
@@ -242,6 +249,7 @@ def prepare(
     job: SummaryJob,
     jobs: int = 0,
     progress: Progress | None = None,
+    idle: Callable[[], object] | None = None,
 ) -> list[Article]:
     """Clean and summarize every document, in input order, on up to ``jobs`` processes.
 
@@ -266,21 +274,28 @@ def prepare(
     ctx = multiprocessing.get_context(method)
     chunk = max(1, min(32, n // (workers * 8)))
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin_blas_threads) as pool:
-        return _collect_progress(pool.map(job, docs, chunksize=chunk), n, progress)
+        return _collect_progress(
+            pool.map(job, docs, chunksize=chunk), n, progress, idle or (lambda: None)
+        )
 
 
 def _collect_progress(
     results: Iterator[tuple[Article, Features | None]],
     n: int,
     progress: Progress | None,
+    idle: Callable[[], object] | None = None,
 ) -> list[Article]:
+    """The articles in input order; ``idle`` is called once, after the first
+    one arrives, with work this process can do while the workers go on."""
     out: list[Article] = []
     languages: set[str] = set()
     for article, features in results:
         remember(article, features)
-        if article.language not in languages:
+        if idle is not None and article.language not in languages:
             languages.add(article.language)
-            warm_classify(article.language)  # while the workers go on
+            warm_classify(article.language)
+            if len(languages) == 1:
+                idle()
         out.append(article)
         if progress is not None:
             progress(len(out), n)
@@ -323,7 +338,8 @@ def collect(
         skip = {a.source for a in outside}
         docs = tuple(d for d in docs if d.source not in skip)
     job = SummaryJob(s.summarizer, s.sentences, s.max_sentences, window or Window())
-    articles = prepare(docs, job, jobs, progress)
+    # while the workers summarize, compile the templates the build will render
+    articles = prepare(docs, job, jobs, progress, lambda: warm_templates(config.templates.dir))
     articles = unique(articles, warnings)
     warnings.extend(language_warnings(articles))
     # the stubs come last; ``select`` leaves them out, they only count

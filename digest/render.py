@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import textwrap
 from dataclasses import dataclass, replace
@@ -105,6 +106,18 @@ def environments(user_dir: str | None) -> tuple[Any, Any]:
         env.globals["direction"] = direction
         envs.append(env)
     return envs[0], envs[1]
+
+
+def warm(templates_dir: str | None = None) -> None:
+    """Compile the templates ahead (a build does this while its workers
+    summarize). A template that fails to compile is left alone: rendering
+    it reports the problem at the usual place."""
+    try:
+        mjml_env, text_env = environments(templates_dir or None)
+        mjml_env.get_template(HTML_TEMPLATE)
+        text_env.get_template(TEXT_TEMPLATE)
+    except Exception:
+        pass
 
 
 def _render(env: Any, name: str, context: dict[str, Any]) -> str:
@@ -470,8 +483,12 @@ def render_with_source(
     cache: dict[Plan, tuple[str, str, str, Digest]] = {}
 
     def attempt(plan: Plan, text: bool = False) -> tuple[str, str, str, Digest]:
-        if plan not in cache or (text and not cache[plan][2]):
-            cache[plan] = _render_plan(digest, newsletter, templates_dir, email, plan, text)
+        if plan not in cache:
+            cache[plan] = _render_plan(digest, newsletter, templates_dir, email, plan, True, text)
+        elif text and not cache[plan][2]:  # the HTML is known: only the text is wanted
+            source, html, _, shown = cache[plan]
+            text_only = _render_plan(digest, newsletter, templates_dir, email, plan, False, True)
+            cache[plan] = (source, html, text_only[2], shown)
         return cache[plan]
 
     def size(plan: Plan) -> int:
@@ -494,6 +511,12 @@ def render_with_source(
             # the same: start near where the sizes cross the budget
             brief, whole = size(Plan(1, 0, total)), size(Plan(1, total, 0))
             guess = (budget - brief) * total // max(whole - brief, 1) if whole > brief else None
+            if guess is not None and 0 < guess < total:
+                # one secant step from the size at the guess: the guess lands
+                # within an article or two of the answer, so few probes remain
+                at = size(Plan(1, guess, total - guess))
+                guess += math.floor((budget - at) * total / (whole - brief))
+                guess = min(max(guess, 1), total)
             full = _largest(0, total, lambda k: size(Plan(1, k, total - k)) <= budget, guess)
             if full is not None:
                 plan = Plan(1, full, total - full)
@@ -548,10 +571,11 @@ def _render_plan(
     templates_dir: str | None,
     email: Any,
     plan: Plan,
+    with_html: bool = True,
     with_text: bool = True,
 ) -> tuple[str, str, str, Digest]:
-    """(MJML, HTML, text, the digest as shown) for one plan; the text is ""
-    unless ``with_text``."""
+    """(MJML, HTML, text, the digest as shown) for one plan; the MJML and HTML
+    are "" unless ``with_html``, the text is "" unless ``with_text``."""
     mjml_env, text_env = environments(templates_dir or None)
     shown, brief, _hidden, left_out = apply_plan(digest, plan)
     utm = (
@@ -588,8 +612,10 @@ def _render_plan(
         "preheader_filler": PREHEADER_FILLER,
         "unsubscribe": unsubscribe_link(newsletter.unsubscribe_url, email.unsubscribe_mailto),
     }
-    source = _render(mjml_env, HTML_TEMPLATE, context)
-    html = compile_mjml(source)
+    source = html = ""
+    if with_html:
+        source = _render(mjml_env, HTML_TEMPLATE, context)
+        html = compile_mjml(source)
     if not with_text:
         return source, html, "", shown
     text = _render(text_env, TEXT_TEMPLATE, context)
