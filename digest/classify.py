@@ -123,16 +123,6 @@ def _add(bag: Bag, stems: Sequence[str], weight: float = 1.0) -> Bag:
     return bag
 
 
-def _stem_counts(tokens: Sequence[str], language: str, cache: dict[str, str]) -> Counter[str]:
-    """stem -> count over lower-case ``tokens`` ("" collects the non-terms).
-
-    Only words never seen before are stemmed; the rest is one dictionary
-    look-up a word, counted in C."""
-    for w in set(tokens).difference(cache):
-        _stem_of(w, language, cache)
-    return Counter(map(cache.__getitem__, tokens))
-
-
 def article_counts(article: Article, forms: Forms | None = None) -> Bag:
     """The article's stems: the title counts :data:`TITLE_WEIGHT` times.
     ``forms``, when given, counts the words behind the stems."""
@@ -196,12 +186,20 @@ def _count(title: str, body: str, language: str) -> Counted:
     cache = _term_cache(language)
     title_words = words(title.lower(), language)
     body_words = words(body.lower(), language)
-    bag: Bag = {s: c * TITLE_WEIGHT for s, c in _stem_counts(title_words, language, cache).items()}
-    for s, c in _stem_counts(body_words, language, cache).items():
-        bag[s] = bag.get(s, 0.0) + c
-    bag.pop("", None)
     seen: Forms = Counter(title_words)
     seen.update(body_words)  # the words in the order met: title, then body
+    for w in set(seen).difference(cache):  # only words never met before are stemmed
+        _stem_of(w, language, cache)
+    bag: Bag = {}
+    get = bag.get
+    for w, c in seen.items():
+        s = cache[w]
+        if s:
+            bag[s] = get(s, 0.0) + c
+    for w in title_words:  # a title word counts TITLE_WEIGHT times in all
+        s = cache[w]
+        if s:
+            bag[s] += TITLE_WEIGHT - 1
     return bag, seen
 
 
@@ -268,25 +266,63 @@ def embed(counts: Mapping[str, float], language: str) -> FloatArray | None:
     process that summarized the article (see :func:`remember`)."""
     import numpy as np
 
-    wv = word_vectors(language) if SEMANTIC > 0 else None
-    table = background(language)
-    if wv is None or table is None:
+    info = _term_info(language) if SEMANTIC > 0 else None
+    if info is None:
         return None
-    rows, matrix = wv
-    terms = [t for t, c in counts.items() if c > 0]
-    out = np.zeros(matrix.shape[1])
-    if not terms:
-        return out
-    cb = np.fromiter((table.get(t, UNKNOWN_CENTIBELS) for t in terms), float, len(terms))
-    idf = np.maximum(-np.log(-np.expm1(-(10.0 ** (-cb / 100.0)) * DOC_LENGTH)), 1e-3)
-    counts_ = np.fromiter((counts[t] for t in terms), float, len(terms))
-    w = (1.0 + np.log(np.maximum(counts_, 1e-12))) * idf
-    w /= float(np.sqrt(w @ w))
-    where = np.fromiter((rows.get(t, -1) for t in terms), np.int64, len(terms))
-    has = where >= 0
-    if has.any():
-        out = w[has] @ matrix[where[has]]
+    terms = list(counts)
+    values = np.fromiter(counts.values(), float, len(terms))
+    out = np.zeros(info.matrix.shape[1])
+    ids = info.ids(terms)
+    keep = values > 0
+    w = (1.0 + np.log(np.where(keep, values, 1.0))) * info.idf[ids]
+    w[~keep] = 0.0
+    norm = float(np.sqrt(w @ w))
+    rows = info.row[ids]
+    has = rows >= 0
+    if norm > 0 and has.any():
+        out = (w[has] / norm) @ info.matrix[rows[has]]
     return out
+
+
+class _TermInfo:
+    """A language's terms as they are met: a number each, with its background
+    idf and its row in the word vectors (-1 for none), so that weighing a
+    text takes one dictionary look-up a term."""
+
+    def __init__(self, table: Mapping[str, int], rows: Mapping[str, int], matrix: FloatArray):
+        import numpy as np
+
+        self.table, self.rows, self.matrix = table, rows, matrix
+        self.index: dict[str, int] = {}
+        self.idf = np.zeros(0)
+        self.row = np.zeros(0, dtype=np.int64)
+
+    def ids(self, terms: Sequence[str]) -> IntArray:
+        import numpy as np
+
+        new = [t for t in dict.fromkeys(terms) if t not in self.index]
+        if new:
+            start = len(self.index)
+            self.index.update((t, start + k) for k, t in enumerate(new))
+            cb = np.fromiter((self.table.get(t, UNKNOWN_CENTIBELS) for t in new), float, len(new))
+            idf = np.maximum(-np.log(-np.expm1(-(10.0 ** (-cb / 100.0)) * DOC_LENGTH)), 1e-3)
+            row = np.fromiter((self.rows.get(t, -1) for t in new), np.int64, len(new))
+            end = start + len(new)
+            if end > len(self.idf):  # grow by doubling: linear over a long build
+                size = max(1024, 2 * end)
+                self.idf = np.concatenate([self.idf[:start], np.zeros(size - start)])
+                self.row = np.concatenate([self.row[:start], np.zeros(size - start, np.int64)])
+            self.idf[start:end] = idf
+            self.row[start:end] = row
+        return np.fromiter(map(self.index.__getitem__, terms), np.int64, len(terms))
+
+
+@lru_cache(maxsize=8)
+def _term_info(language: str) -> _TermInfo | None:
+    table, wv = background(language), word_vectors(language)
+    if table is None or wv is None:
+        return None
+    return _TermInfo(table, wv[0], wv[1])
 
 
 def _idf_from_centibels(cb: int) -> float:
