@@ -10,7 +10,7 @@ cheap stop-word check that settles most English text without loading it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
 # ISO 639-1 code -> sumy's language name (stop words, summarizer language).
@@ -153,6 +153,22 @@ def content_ids(tokens: Iterable[str], language: str) -> list[int]:
         if k >= 0:
             out.append(k)
     return out
+
+
+def word_ids(tokens: Sequence[str], language: str) -> list[int]:
+    """Per token, the number of its stem as :func:`content_ids` gives it, or
+    -1 for a stop word: one look-up a token, done in C for tokens met before."""
+    table = _IDS.get(language)
+    if table is None:
+        content_ids((), language)
+        table = _IDS[language]
+    out: list[int | None] = list(map(table.get, tokens))
+    if None in out:
+        for i, k in enumerate(out):
+            if k is None:
+                found = content_ids((tokens[i],), language)
+                out[i] = table[tokens[i]] if found else -1
+    return out  # type: ignore[return-value]  # no None is left
 
 
 def words(text: str, language: str = "en") -> tuple[str, ...]:

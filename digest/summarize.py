@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import DigestError
 from .model import Article
-from .nlp import Tokenizer, content_ids, stemmer, stop_words, words
+from .nlp import Tokenizer, content_ids, stemmer, stop_words, word_ids, words
 
 # name -> (module, class) of sumy's algorithms, imported only when chosen.
 SUMY_ALGORITHMS = {
@@ -166,15 +166,13 @@ def build_document(article: Article, tokenizer: Tokenizer, cap: int) -> Any:
     return ObjectDocumentModel(paragraphs)
 
 
-def _vectors(bags: Sequence[Sequence[int]], extra: Sequence[int]) -> tuple[Any, Any]:
-    """Unit tf-idf rows for bags of stem numbers, and the unit vector of ``extra``
-    (the headline) in the same space."""
+def _vectors(rows: Any, ids: Any, n: int, extra: Sequence[int]) -> tuple[Any, Any]:
+    """Unit tf-idf rows of ``n`` sentences, given as one entry per (sentence
+    ``rows``, stem number ``ids``) occurrence, and the unit vector of
+    ``extra`` (the headline's stem numbers) in the same space."""
     import numpy as np
 
-    n = len(bags)
-    flat = np.fromiter((k for bag in bags for k in bag), dtype=np.intp)
-    rows = np.repeat(np.arange(n), [len(bag) for bag in bags])
-    vocab, cols = np.unique(flat, return_inverse=True)
+    vocab, cols = np.unique(ids, return_inverse=True)
     v = max(len(vocab), 1)
     tf = np.bincount(rows * v + cols, minlength=n * v).reshape(n, v).astype(float)
     df = np.count_nonzero(tf, axis=0)
@@ -185,9 +183,9 @@ def _vectors(bags: Sequence[Sequence[int]], extra: Sequence[int]) -> tuple[Any, 
     vec /= norms[:, None]
     head = np.zeros(v)
     if extra and len(vocab):
-        ids = np.asarray(extra, dtype=np.intp)
-        at = np.minimum(np.searchsorted(vocab, ids), len(vocab) - 1)
-        hit = vocab[at] == ids
+        ids_ = np.asarray(extra, dtype=np.intp)
+        at = np.minimum(np.searchsorted(vocab, ids_), len(vocab) - 1)
+        hit = vocab[at] == ids_
         np.add.at(head, at[hit], idf[at[hit]])
     hn = np.linalg.norm(head)
     return vec, (head / hn if hn > 0 else head)
@@ -216,9 +214,13 @@ def auto(document: Any, count: int, article: Article) -> list[str]:
         return sentences
     lang = article.language
     english = lang == "en"
-    bags = [content_ids(s.words, lang) for s in document.sentences]
+    tokens = [s.words for s in document.sentences]
+    sizes = [len(t) for t in tokens]
+    ids = np.array(word_ids([w for t in tokens for w in t], lang), dtype=np.intp)
+    rows = np.repeat(np.arange(n), sizes)
+    known = ids >= 0
     title = content_ids(words(article.title, lang), lang)
-    vec, head = _vectors(bags, title)
+    vec, head = _vectors(rows[known], ids[known], n, title)
     sim = vec @ vec.T
     np.fill_diagonal(sim, 0.0)
 
@@ -236,7 +238,6 @@ def auto(document: Any, count: int, article: Article) -> list[str]:
         return x / top if top > 0 else x
 
     headline = vec @ head
-    sizes = [len(s.words) for s in document.sentences]
     fixed = np.array(
         [standalone_penalty(s, k, english) for s, k in zip(sentences, sizes, strict=True)]
     )
