@@ -107,6 +107,7 @@ DATE_DMY = re.compile(rf"(?=\d)\b{_DAY}{_RANGE}\s+(?:of\s+)?({_MONTH_RE})\.?,?\s
 # "2024-11-16", "2024/11/16"
 DATE_ISO = re.compile(r"(?=\d)\b(\d{4})([-/])(\d{1,2})\2(\d{1,2})\b")
 YEAR_DIGITS = re.compile(r"\d\d\d\d")  # every date above has four digits in a row
+DATE_REACH = 64  # characters a date can span from its year (the longest form is ~35)
 YEARS = range(1900, 2101)  # a four-digit number outside this is not a year we date by
 
 
@@ -138,10 +139,10 @@ def is_quoted(text: str) -> bool:
 
 def is_nav(text: str) -> bool:
     """A line made mostly of navigation words ("Search Menu Globe Arrow Right Close")."""
-    ws = [w.lower() for w in words(text)]
-    if not ws or ends_sentence(text):
+    if ends_sentence(text):
         return False
-    return len(ws) >= 2 and sum(w in NAV_WORDS for w in ws) / len(ws) >= 0.5
+    ws = words(text)
+    return len(ws) >= 2 and sum(w.lower() in NAV_WORDS for w in ws) / len(ws) >= 0.5
 
 
 def capital_share(text: str) -> float:
@@ -199,21 +200,30 @@ def find_date(text: str) -> dt.date | None:
     year lie in 1900-2100. A year alone ("in 2021") or a month and year
     ("summer 2023") is not a date: nothing is invented.
     """
-    if not YEAR_DIGITS.search(text):
-        return None
     found: list[tuple[int, dt.date]] = []
-    for m in DATE_MDY.finditer(text):
-        d = _month_date(m.group(1), m.group(2), m.group(3))
-        if d:
-            found.append((m.start(), d))
-    for m in DATE_DMY.finditer(text):
-        d = _month_date(m.group(2), m.group(1), m.group(3))
-        if d:
-            found.append((m.start(), d))
-    for m in DATE_ISO.finditer(text):
-        d = _mkdate(int(m.group(1)), int(m.group(3)), int(m.group(4)))
-        if d:
-            found.append((m.start(), d))
+    # Every date has four digits in a row: the patterns are tried only in a
+    # window around each such run, not along the whole text. (With pos and
+    # endpos the text is not cut: \b still sees the characters outside.)
+    windows: list[tuple[int, int]] = []
+    for run in YEAR_DIGITS.finditer(text):
+        lo, hi = max(0, run.start() - DATE_REACH), min(len(text), run.end() + DATE_REACH)
+        if windows and lo <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], hi)
+        else:
+            windows.append((lo, hi))
+    for lo, hi in windows:
+        for m in DATE_MDY.finditer(text, lo, hi):
+            d = _month_date(m.group(1), m.group(2), m.group(3))
+            if d:
+                found.append((m.start(), d))
+        for m in DATE_DMY.finditer(text, lo, hi):
+            d = _month_date(m.group(2), m.group(1), m.group(3))
+            if d:
+                found.append((m.start(), d))
+        for m in DATE_ISO.finditer(text, lo, hi):
+            d = _mkdate(int(m.group(1)), int(m.group(3)), int(m.group(4)))
+            if d:
+                found.append((m.start(), d))
     return min(found)[1] if found else None
 
 
