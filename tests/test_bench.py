@@ -65,3 +65,32 @@ def test_speed_corpus_has_distinct_articles(root, tmp_path):
     speed.make_corpus(src, 7, tmp_path / "out")
     texts = [p.read_text() for p in sorted((tmp_path / "out").glob("*.txt"))]
     assert len(texts) == 7 and len(set(texts)) == 7
+
+
+def test_theme_bounds_vote_among_neighbours_and_misses_are_listed(root, capsys):
+    import numpy as np
+
+    from tests.helpers import article
+
+    themes = _module(root, "themes")
+    # two tight groups and one article of "a" that sits inside group "b"
+    rows = np.array([[1, 0.1], [1, -0.1], [1, 0], [0.1, 1], [-0.1, 1], [0, 1], [0.05, 1]])
+    rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    gold = ["a", "a", "a", "b", "b", "b", "a"]
+    found = themes.bounds(rows, gold, knn=3)
+    assert set(found) == {"nearest centroid", "ridge classifier", "3-nearest vote"}
+    assert found["3-nearest vote"] == ["a", "a", "a", "b", "b", "b", "b"]
+    assert found["nearest centroid"][6] == "b"
+
+    arts = [article(f"Story {i}", source=f"data/{g}/{i:03}.txt") for i, g in enumerate(gold)]
+    tally = {}
+    themes._count(tally, "(b) all", arts, ["a", "a", "a", "b", "b", "b", "b"])
+    themes._count(tally, "(b) batches", arts, ["a", "b", "a", "b", "b", "b", "b"])
+    themes.misses(arts, tally, found)
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith(("a/", "b/"))]
+    assert [line.split()[0] for line in lines] == ["a/001.txt", "a/006.txt"]
+    assert lines[1].split()[1:5] == ["a", "1/1", "1/1", "b"]  # both settings wrong, taken for b
+    assert "1 of them are missed by every bound" in out
+    # the one article every bound misses was scored once in the one (b) run of 7
+    assert f"would reach {1 - 1 / 7:.3f}" in out
