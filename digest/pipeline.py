@@ -141,6 +141,22 @@ def start_method() -> str:
     return "spawn"
 
 
+def single_threaded_blas() -> None:
+    """One BLAS thread in this process, unless the user set a count.
+
+    digest multiplies small matrices, where more BLAS threads only spin:
+    summarizing 1,000 articles in one process took 2.8 s of CPU for 1.6 s
+    of work, and the spinning threads take the cores the workers need."""
+    if any(var in os.environ for var in BLAS_THREAD_VARS):
+        return
+    for var in BLAS_THREAD_VARS:
+        os.environ[var] = "1"
+    if "numpy" in sys.modules:  # loaded already: the variables come too late
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+
+
 def _pin_blas_threads() -> None:
     """Worker initializer: one BLAS thread per worker process."""
     for var in BLAS_THREAD_VARS:
@@ -391,6 +407,7 @@ def themes(
     config: Config, sources: Sequence[str] | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """``digest themes``: every article's theme, scores and deciding words."""
+    single_threaded_blas()
     articles, warnings = loaded(config, sources)
     overridden = {a.source for a in articles if a.theme}
     classified, more = assign_themes(config, articles)
@@ -403,6 +420,7 @@ def suggest_themes(
     config: Config, k: int, sources: Sequence[str] | None = None
 ) -> tuple[str, list[str]]:
     """``digest themes --suggest K``: K themes clustered from the articles, as TOML."""
+    single_threaded_blas()
     articles, warnings = loaded(config, sources)
     return suggestion_toml(suggest(articles, k)), warnings
 
@@ -421,6 +439,7 @@ def build(
     issue its number (a fresh series when ``None``).
     """
     get_summarizer(config.summary.summarizer)  # fail fast on a bad name
+    single_threaded_blas()
     window = window or Window()
     archive = archive or Archive()
     articles, warnings = collect(config, sources, config.build.jobs, progress, window)

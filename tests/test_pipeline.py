@@ -300,3 +300,40 @@ def test_articles_dated_outside_the_month_by_their_metadata_are_not_summarized(t
     assert [a.summary for a in select(every, month_window("2024-09"))[0]] == [
         a.summary for a in select(articles, month_window("2024-09"))[0]
     ]
+
+
+BLAS_PROBE = """
+import sys
+from digest.config import Config
+from digest.pipeline import build
+build(Config(), [sys.argv[1]])
+from threadpoolctl import threadpool_info
+print(max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"))
+"""
+
+
+@pytest.mark.parametrize(("user", "expected"), [(None, "1"), ("2", "2")])
+def test_a_build_runs_blas_on_one_thread_unless_the_user_says(tmp_path, user, expected):
+    """Extra BLAS threads only spin on digest's small matrices, taking the
+    cores the workers need; a count the user set is kept."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from digest.pipeline import BLAS_THREAD_VARS
+
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_THREAD_VARS}
+    if user:
+        env["OPENBLAS_NUM_THREADS"] = user
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    sources = corpus(tmp_path / "in", 3)
+    done = subprocess.run(
+        [sys.executable, "-c", BLAS_PROBE, sources[0]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert done.stdout.strip() == expected
