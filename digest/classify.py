@@ -592,6 +592,11 @@ class _Centroids:
             r = float(self.seed[t] @ self.sums[t])
             p = self.attract[:, t]
             norm = np.sqrt(np.maximum(np.where(own, m - 2 * p + 1, m), 0.0))
+            # A theme whose only member is the article has no others: its
+            # norm is then 0 up to rounding (1 - 2 + 1), which must not pass
+            # for a direction. Count the others instead of trusting it.
+            others = int(np.count_nonzero(self.assigned == t)) - own
+            norm = np.where(others > 0, norm, 0.0)
             out.append((norm, np.where(own, p - 1, p), np.where(own, r - self.base[:, t], r)))
         return out
 

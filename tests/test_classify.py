@@ -135,6 +135,18 @@ def test_a_batch_of_one_is_classified_as_in_a_larger_batch():
     assert table[stem("the")] < table[stem("football")] < table[stem("referendum")]
 
 
+def test_an_article_alone_in_its_theme_is_scored_against_the_theme_itself():
+    # No other article joined its theme, so there is nothing to re-centre on:
+    # its score is its fit with the theme's own profile, whatever the rounding
+    # of "the theme's articles without this one" (1 - 2 + 1) comes to.
+    for lone in FOOTBALL + BANKING:
+        out = classify([*BAKING, lone], THEMES, 0.05, "Other")
+        assert [a.theme for a in out[:-1]] == ["Other"] * len(BAKING)
+        theme = out[-1].theme
+        assert theme in ("Sport", "Money")
+        assert dict(out[-1].scores)[theme] == out[-1].theme_fit
+
+
 def test_word_vectors_relate_words_a_theme_does_not_list():
     # alone in its batch (no re-centring) and without a single keyword
     sprint = article(
