@@ -90,7 +90,7 @@ def _stem_of(word: str, language: str, cache: dict[str, str]) -> str:
     lone letter; remembered in ``cache``."""
     if (
         word in stop_words(language)
-        or any(ch.isdigit() for ch in word)
+        or (not word.isalpha() and any(ch.isdigit() for ch in word))
         or (len(word) < 2 and language not in UNSPACED)
     ):
         s = ""
