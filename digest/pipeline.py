@@ -14,40 +14,30 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import archive as archives
-from . import deliver
-from .archive import Archive
-from .check import check_files
-from .classify import (
-    COUNTS_KEPT,
-    Counted,
-    classify,
-    counted,
-    embed,
-    group,
-    report,
-    stems_of,
-    suggest,
-    suggestion_toml,
-)
-from .classify import forget as forget_counts
-from .classify import remember as remember_counts
-from .classify import warm as warm_classify
 from .clean import clean, parse_date
 from .config import Config
-from .dedupe import SHINGLES_KEPT, Prints, dedupe, fingerprint
-from .dedupe import forget as forget_shingles
-from .dedupe import remember as remember_shingles
 from .errors import DigestError
 from .load import Web, load, read_archive
 from .model import Article, Digest, Document, Rendered, Section
 from .nlp import SUMY_LANGUAGES, Tokenizer
 from .period import Window, issue_key, select
-from .render import render
-from .render import warm as warm_templates
 from .summarize import get_summarizer, summarize, warm_up
+
+if TYPE_CHECKING:
+    from .archive import Archive
+    from .classify import Counted
+    from .dedupe import Prints
+
+# The later stages (dedupe, classify, render, check, deliver, archive) are
+# imported where they are used: a parallel build imports them while its
+# workers summarize (see ``tail_imports``), not before the workers start.
+
+
+def tail_imports() -> None:
+    """Import the modules of the stages after summarizing."""
+    from . import archive, check, classify, dedupe, deliver, render  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -198,6 +188,9 @@ class SummaryJob:
             article = summarize(article, self.summarizer, self.sentences, self.max_sentences)
         if not self.features:
             return article, None
+        from .classify import counted, embed, stems_of
+        from .dedupe import fingerprint
+
         lang = article.language
         counts = counted(article)
         features = Features(
@@ -221,19 +214,24 @@ def keep_whole(article: Article, cap: int) -> Article:
 def remember(article: Article, features: Features | None) -> None:
     """Keep an article's features where dedupe and classify will look for them."""
     if features is not None:
-        remember_counts(article, features.counts, features.embedding, features.stems)
-        remember_shingles(article, features.shingles)
+        from . import classify, dedupe
+
+        classify.remember(article, features.counts, features.embedding, features.stems)
+        dedupe.remember(article, features.shingles)
 
 
 # Beyond this many articles, features worked out ahead would not all be kept.
-FEATURES_KEPT = min(COUNTS_KEPT, SHINGLES_KEPT)
+# (classify.COUNTS_KEPT and dedupe.SHINGLES_KEPT are as large)
+FEATURES_KEPT = 2048
 
 
 def forget_features() -> None:
     """Drop the remembered features once a build is classified (a preview
     server builds again and again; the memory is better given back)."""
-    forget_shingles()
-    forget_counts()
+    from . import classify, dedupe
+
+    dedupe.forget()
+    classify.forget()
 
 
 def language_warnings(articles: Sequence[Article]) -> list[str]:
@@ -309,6 +307,10 @@ def _collect_progress(
         remember(article, features)
         if idle is not None and article.language not in languages:
             languages.add(article.language)
+            if len(languages) == 1:
+                tail_imports()
+            from .classify import warm as warm_classify
+
             warm_classify(article.language)
             if len(languages) == 1:
                 idle()
@@ -354,8 +356,14 @@ def collect(
         skip = {a.source for a in outside}
         docs = tuple(d for d in docs if d.source not in skip)
     job = SummaryJob(s.summarizer, s.sentences, s.max_sentences, window or Window())
+
     # while the workers summarize, compile the templates the build will render
-    articles = prepare(docs, job, jobs, progress, lambda: warm_templates(config.templates.dir))
+    def idle() -> None:
+        from .render import warm as warm_templates
+
+        warm_templates(config.templates.dir)
+
+    articles = prepare(docs, job, jobs, progress, idle)
     articles = unique(articles, warnings)
     warnings.extend(language_warnings(articles))
     # the stubs come last; ``select`` leaves them out, they only count
@@ -400,6 +408,8 @@ def assign_themes(config: Config, articles: Sequence[Article]) -> tuple[list[Art
     """Classify ``articles`` against the config's themes and examples."""
     examples, warnings = load_examples(config)
     cc = config.classify
+    from .classify import classify
+
     return list(classify(articles, config.themes, cc.threshold, cc.other, examples)), warnings
 
 
@@ -412,6 +422,8 @@ def themes(
     overridden = {a.source for a in articles if a.theme}
     classified, more = assign_themes(config, articles)
     cc = config.classify
+    from .classify import report
+
     data = report(classified, config.themes, cc.other, cc.threshold, overridden)
     return data, warnings + more
 
@@ -422,6 +434,8 @@ def suggest_themes(
     """``digest themes --suggest K``: K themes clustered from the articles, as TOML."""
     single_threaded_blas()
     articles, warnings = loaded(config, sources)
+    from .classify import suggest, suggestion_toml
+
     return suggestion_toml(suggest(articles, k)), warnings
 
 
@@ -441,8 +455,15 @@ def build(
     get_summarizer(config.summary.summarizer)  # fail fast on a bad name
     single_threaded_blas()
     window = window or Window()
-    archive = archive or Archive()
     articles, warnings = collect(config, sources, config.build.jobs, progress, window)
+    # imported here, after summarizing (see tail_imports)
+    from . import archive as archives
+    from .check import check_files
+    from .classify import group
+    from .dedupe import dedupe
+    from .render import render
+
+    archive = archive or archives.Archive()
     articles, period_warnings = select(articles, window)
     warnings += period_warnings
     articles = dedupe(articles)
@@ -506,6 +527,9 @@ def build_to(
     part of the same swap, so a number is kept only with its issue.
     """
     result = build(config, sources, progress, window, read_archive(out))
+    from . import archive as archives
+    from . import deliver
+
     files = list(result.rendered.files)
     if config.archive.enabled:
         files += deliver.archive_files(result.digest.key, result.rendered, result.site)
