@@ -289,7 +289,7 @@ class _TermInfo:
     idf and its row in the word vectors (-1 for none), so that weighing a
     text takes one dictionary look-up a term."""
 
-    def __init__(self, table: Mapping[str, int], rows: Mapping[str, int], matrix: FloatArray):
+    def __init__(self, table: Mapping[str, int], rows: Mapping[str, int], matrix: Vectors):
         import numpy as np
 
         self.table, self.rows, self.matrix = table, rows, matrix
@@ -330,8 +330,29 @@ def _idf_from_centibels(cb: int) -> float:
     return -math.log(-math.expm1(-p * DOC_LENGTH))
 
 
+class Vectors:
+    """A language's word vectors (int8 rows scaled by 1/127, one per stem),
+    read a few rows at a time: the direction shared by all text (``mean``) is
+    taken out of each row as it is read, so loading does not copy and
+    project the whole table."""
+
+    def __init__(self, raw: npt.NDArray[np.int8], mean: FloatArray) -> None:
+        self.raw, self.mean = raw, mean
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.raw.shape)
+
+    def __getitem__(self, rows: Any) -> FloatArray:
+        import numpy as np
+
+        m: FloatArray = self.raw[rows].astype(np.float64) / 127.0
+        out: FloatArray = m - np.multiply.outer(m @ self.mean, self.mean)
+        return out
+
+
 @lru_cache(maxsize=8)
-def word_vectors(language: str) -> tuple[dict[str, int], FloatArray] | None:
+def word_vectors(language: str) -> tuple[dict[str, int], Vectors] | None:
     """stem -> row, and the rows: a unit vector per stem with the direction
     shared by all text taken out, or None for a language without a table.
 
@@ -348,13 +369,12 @@ def word_vectors(language: str) -> tuple[dict[str, int], FloatArray] | None:
         return None
     with np.load(path, allow_pickle=False) as z:
         stems: list[str] = z["stems"].tolist()
-        matrix = z["vectors"].astype(np.float64) / 127.0
-    cb = np.array([table.get(st, UNKNOWN_CENTIBELS) for st in stems], dtype=float)
+        raw = z["vectors"]
+    cb = np.fromiter((table.get(st, UNKNOWN_CENTIBELS) for st in stems), float, len(stems))
     p = 10.0 ** (-cb / 100.0)
     df = -np.expm1(-p * DOC_LENGTH)
-    mean = _unit((df * -np.log(df)) @ matrix)
-    matrix = matrix - np.outer(matrix @ mean, mean)
-    return {st: i for i, st in enumerate(stems)}, matrix
+    mean = _unit(np.einsum("i,ij->j", df * -np.log(df), raw) / 127.0)
+    return {st: i for i, st in enumerate(stems)}, Vectors(raw, mean)
 
 
 @dataclass(frozen=True)
