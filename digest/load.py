@@ -245,6 +245,28 @@ def decode(data: bytes, source: str, truncated: bool = False) -> tuple[str, str 
     return text, f"{source}: not UTF-8; read as {encoding} (save it as UTF-8 to be sure)"
 
 
+def count_files(sources: Iterable[str]) -> int:
+    """About how many documents ``sources`` hold, without reading any: the
+    files under the local paths (a feed counts one), to size a pool of
+    workers before loading. Problems are left for :func:`load` to report."""
+    from .fetch import is_url
+
+    count = 0
+    for src in sources:
+        if is_url(src):
+            continue
+        try:
+            if os.path.isdir(src):
+                for _root, dirs, files in os.walk(src):
+                    dirs[:] = [d for d in dirs if not d.startswith(".")]
+                    count += sum(1 for f in files if not f.startswith("."))
+            else:
+                count += 1
+        except OSError:
+            continue
+    return count
+
+
 def iter_files(sources: Iterable[str]) -> tuple[list[Path], list[str]]:
     """Expand folders (recursively, sorted, hidden files skipped) into files.
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .clean import clean, parse_date
 from .config import Config
 from .errors import DigestError
-from .load import Web, load, read_archive
+from .load import Web, count_files, load, read_archive
 from .model import Article, Digest, Document, Rendered, Section
 from .nlp import SUMY_LANGUAGES, Tokenizer
 from .period import Window, issue_key, select
@@ -147,14 +147,40 @@ def single_threaded_blas() -> None:
         threadpool_limits(1)
 
 
-def _pin_blas_threads() -> None:
-    """Worker initializer: one BLAS thread per worker process."""
+def _start_worker(summarizer: str) -> None:
+    """Worker initializer: one BLAS thread, then import what summarizing needs."""
     for var in BLAS_THREAD_VARS:
         os.environ[var] = "1"
     if "numpy" in sys.modules:  # loaded before the fork: the variables come too late
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1)
+    warm_up(summarizer)
+
+
+@dataclass
+class Workers:
+    """A pool of worker processes and its size."""
+
+    pool: Any  # concurrent.futures.ProcessPoolExecutor
+    size: int
+
+    @classmethod
+    def start(cls, size: int, summarizer: str) -> Workers:
+        """Start ``size`` workers now: each imports what summarizing needs
+        (numpy, sumy) at once, while this process goes on (loading, say)."""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context(start_method())
+        pool = ProcessPoolExecutor(
+            size, mp_context=ctx, initializer=_start_worker, initargs=(summarizer,)
+        )
+        pool.submit(int)  # the first task starts the processes
+        return cls(pool, size)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass(frozen=True)
@@ -164,7 +190,6 @@ class Features:
 
     counts: Counted
     stems: dict[str, str]  # word -> stem, for the words behind the counts
-    embedding: Any  # classify.embed of the counts: a vector, or None
     shingles: Prints
 
 
@@ -188,14 +213,12 @@ class SummaryJob:
             article = summarize(article, self.summarizer, self.sentences, self.max_sentences)
         if not self.features:
             return article, None
-        from .classify import counted, embed, stems_of
+        from .classify import counted, stems_of
         from .dedupe import fingerprint
 
         lang = article.language
         counts = counted(article)
-        features = Features(
-            counts, stems_of(counts, lang), embed(counts[0], lang), fingerprint(article)
-        )
+        features = Features(counts, stems_of(counts, lang), fingerprint(article))
         return article, features
 
     def wanted(self, article: Article) -> bool:
@@ -216,7 +239,10 @@ def remember(article: Article, features: Features | None) -> None:
     if features is not None:
         from . import classify, dedupe
 
-        classify.remember(article, features.counts, features.embedding, features.stems)
+        # the embedding needs the word vectors, which this process loads
+        # anyway and workers need not: it is worked out here, as results come
+        embedding = classify.embed(features.counts[0], article.language)
+        classify.remember(article, features.counts, embedding, features.stems)
         dedupe.remember(article, features.shingles)
 
 
@@ -264,6 +290,7 @@ def prepare(
     jobs: int = 0,
     progress: Progress | None = None,
     idle: Callable[[], object] | None = None,
+    workers: Workers | None = None,
 ) -> list[Article]:
     """Clean and summarize every document, in input order, on up to ``jobs`` processes.
 
@@ -271,26 +298,24 @@ def prepare(
     results are collected in input order. With worker processes, each worker
     also works out its articles' :class:`Features`, which this process keeps
     for dedupe and classify, so they are not worked out again after the
-    workers are done.
+    workers are done. ``workers``: a pool already started (the caller closes
+    it); otherwise one is started here when there are enough documents.
     """
     n = len(docs)
-    workers = workers_for(jobs, n)
-    if workers == 1:
+    if workers_for(jobs, n) == 1:
         return _collect_progress(map(job, docs), n, progress)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     if n <= FEATURES_KEPT:
         job = replace(job, features=True)
-    method = start_method()
-    if method == "fork":
-        warm_up(job.summarizer)
-    ctx = multiprocessing.get_context(method)
-    chunk = max(1, min(32, n // (workers * 8)))
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin_blas_threads) as pool:
-        return _collect_progress(
-            pool.map(job, docs, chunksize=chunk), n, progress, idle or (lambda: None)
-        )
+    own = workers is None
+    if workers is None:
+        workers = Workers.start(workers_for(jobs, n), job.summarizer)
+    try:
+        chunk = max(1, min(32, n // (workers.size * 8)))
+        results = workers.pool.map(job, docs, chunksize=chunk)
+        return _collect_progress(results, n, progress, idle or (lambda: None))
+    finally:
+        if own:
+            workers.close()
 
 
 def _collect_progress(
@@ -336,7 +361,27 @@ def collect(
     the window, or undated, is cleaned but not summarized: ``select`` leaves
     it out too.
     """
-    b = config.build
+    b, s = config.build, config.summary
+    # Enough files for workers: start them now, so that they import what
+    # summarizing needs while this process reads the files.
+    size = workers_for(jobs, count_files(sources or b.sources))
+    workers = Workers.start(size, s.summarizer) if size > 1 else None
+    try:
+        return _collect(config, sources, jobs, progress, window, workers)
+    finally:
+        if workers is not None:
+            workers.close()
+
+
+def _collect(
+    config: Config,
+    sources: Sequence[str] | None,
+    jobs: int,
+    progress: Progress | None,
+    window: Window | None,
+    workers: Workers | None,
+) -> tuple[list[Article], list[str]]:
+    b, s = config.build, config.summary
     docs, load_warnings = load(sources or b.sources, b.max_article_bytes, web_of(config, window))
     warnings = list(load_warnings)
     if not docs:
@@ -346,7 +391,6 @@ def collect(
             hint="add .txt, .md or .html files (see README.md, 'Inputs')",
             details=tuple(warnings),
         )
-    s = config.summary
     outside: list[Article] = []
     if window is not None and window.limited:
         for d in docs:
@@ -363,7 +407,7 @@ def collect(
 
         warm_templates(config.templates.dir)
 
-    articles = prepare(docs, job, jobs, progress, idle)
+    articles = prepare(docs, job, jobs, progress, idle, workers)
     articles = unique(articles, warnings)
     warnings.extend(language_warnings(articles))
     # the stubs come last; ``select`` leaves them out, they only count

@@ -256,3 +256,21 @@ def test_the_same_page_reads_the_same_every_time_in_one_process(tmp_path, write)
     texts = [load([str(tmp_path)])[0][0].text for _ in range(5)]
     assert all("main article text" in t for t in texts)
     assert len(set(texts)) == 1
+
+
+def test_count_files_sizes_the_worker_pool_without_reading(tmp_path):
+    """Files under folders (hidden ones left out), named files, and no URLs."""
+    from digest.load import count_files
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "one.txt").write_text("x")
+    (tmp_path / "a" / "two.md").write_text("x")
+    (tmp_path / "a" / ".hidden.txt").write_text("x")
+    (tmp_path / "a" / ".git").mkdir()
+    (tmp_path / "a" / ".git" / "config").write_text("x")
+    (tmp_path / "a" / "sub").mkdir()
+    (tmp_path / "a" / "sub" / "three.html").write_text("x")
+    (tmp_path / "b.txt").write_text("x")
+    sources = [str(tmp_path / "a"), str(tmp_path / "b.txt"), "https://example.org/feed.xml"]
+    assert count_files(sources) == 4
+    assert count_files([str(tmp_path / "missing")]) == 1  # load() reports it
