@@ -124,8 +124,8 @@ def words(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
     """Lower-case words only: what two copies of a block share."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return " ".join(words(text))
+    # the words of the block as written (one scan, remembered), lower-cased
+    return " ".join(words(unicodedata.normalize("NFKC", text))).lower()
 
 
 def ends_sentence(text: str) -> bool:

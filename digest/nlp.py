@@ -163,12 +163,10 @@ def word_ids(tokens: Sequence[str], language: str) -> list[int]:
         content_ids((), language)
         table = _IDS[language]
     out: list[int | None] = list(map(table.get, tokens))
-    if None in out:
-        for i, k in enumerate(out):
-            if k is None:
-                found = content_ids((tokens[i],), language)
-                out[i] = table[tokens[i]] if found else -1
-    return out  # type: ignore[return-value]  # no None is left
+    if None in out:  # words not met before: number them, then look all up again
+        content_ids([w for w in dict.fromkeys(tokens) if w not in table], language)
+        return list(map(table.__getitem__, tokens))
+    return out  # type: ignore[return-value]  # no None in it
 
 
 def words(text: str, language: str = "en") -> tuple[str, ...]:

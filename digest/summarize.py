@@ -172,7 +172,14 @@ def _vectors(rows: Any, ids: Any, n: int, extra: Sequence[int]) -> tuple[Any, An
     ``extra`` (the headline's stem numbers) in the same space."""
     import numpy as np
 
-    vocab, cols = np.unique(ids, return_inverse=True)
+    # The distinct stems in the order the article first uses them, and each
+    # occurrence's column among them. (Not ordered by stem number: numbers
+    # depend on what a process met before, and the sums must not.)
+    vocab = np.fromiter(dict.fromkeys(ids.tolist()), dtype=np.intp)
+    top = int(vocab.max()) + 1 if len(vocab) else 0
+    column = np.full(top, -1, dtype=np.intp)
+    column[vocab] = np.arange(len(vocab))
+    cols = column[ids]
     v = max(len(vocab), 1)
     tf = np.bincount(rows * v + cols, minlength=n * v).reshape(n, v).astype(float)
     df = np.count_nonzero(tf, axis=0)
@@ -183,10 +190,10 @@ def _vectors(rows: Any, ids: Any, n: int, extra: Sequence[int]) -> tuple[Any, An
     vec /= norms[:, None]
     head = np.zeros(v)
     if extra and len(vocab):
-        ids_ = np.asarray(extra, dtype=np.intp)
-        at = np.minimum(np.searchsorted(vocab, ids_), len(vocab) - 1)
-        hit = vocab[at] == ids_
-        np.add.at(head, at[hit], idf[at[hit]])
+        at = np.asarray(extra, dtype=np.intp)
+        at = column[at[at < top]]
+        at = at[at >= 0]  # headline stems the body does not use have no column
+        np.add.at(head, at, idf[at])
     hn = np.linalg.norm(head)
     return vec, (head / hn if hn > 0 else head)
 
