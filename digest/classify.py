@@ -258,30 +258,51 @@ def background(language: str) -> dict[str, int] | None:
 
 
 def embed(counts: Mapping[str, float], language: str) -> FloatArray | None:
-    """The semantic part of a text, before any themes' shared direction is
-    taken out: its unit tf-idf weights (background idf) through the word
-    vectors. None for a language without tables (or with :data:`SEMANTIC` 0).
+    """The semantic part of a text: its unit tf-idf weights (background idf)
+    through the word vectors, the direction shared by all text taken out.
+    None for a language without tables (or with :data:`SEMANTIC` 0).
 
-    It depends on the text alone, so a build works it out in the worker
-    process that summarized the article (see :func:`remember`)."""
+    It depends on the text alone, so a build works it out as each article
+    comes back from the worker that summarized it (see :func:`remember`)."""
+    many = embed_many([counts], language)
+    return None if many is None else many[0]
+
+
+EMBED_CHUNK = 64  # texts embedded together: few numpy calls, a small temporary array
+
+
+def embed_many(bags: Sequence[Mapping[str, float]], language: str) -> FloatArray | None:
+    """:func:`embed` of each bag, as rows; each row is the same whatever
+    else is in ``bags`` (every sum runs over the bag's own terms, in order)."""
     import numpy as np
 
     info = _term_info(language) if SEMANTIC > 0 else None
     if info is None:
         return None
-    terms = list(counts)
-    values = np.fromiter(counts.values(), float, len(terms))
-    out = np.zeros(info.matrix.shape[1])
-    ids = info.ids(terms)
-    keep = values > 0
-    w = (1.0 + np.log(np.where(keep, values, 1.0))) * info.idf[ids]
-    w[~keep] = 0.0
-    norm = float(np.sqrt(w @ w))
-    rows = info.row[ids]
-    has = rows >= 0
-    if norm > 0 and has.any():
-        out = (w[has] / norm) @ info.matrix[rows[has]]
-    return out
+    vectors = info.matrix
+    out = np.zeros((len(bags), vectors.shape[1]))
+    for lo in range(0, len(bags), EMBED_CHUNK):
+        chunk = bags[lo : lo + EMBED_CHUNK]
+        sizes = np.fromiter(map(len, chunk), np.int64, len(chunk))
+        terms = list(chain.from_iterable(chunk))
+        if not terms:
+            continue
+        values = np.fromiter(chain.from_iterable(b.values() for b in chunk), float, len(terms))
+        ids = info.ids(terms)
+        keep = values > 0
+        w = (1.0 + np.log(np.where(keep, values, 1.0))) * info.idf[ids]
+        w[~keep] = 0.0
+        owner = np.repeat(np.arange(len(chunk)), sizes)
+        norm = np.sqrt(np.bincount(owner, weights=w * w, minlength=len(chunk)))
+        rows = info.row[ids]
+        has = (rows >= 0) & (norm[owner] > 0)
+        if not has.any():
+            continue
+        o = owner[has]
+        part = (w[has] / norm[o])[:, None] * vectors.unprojected(rows[has])
+        starts = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
+        out[lo + o[starts]] = np.add.reduceat(part, starts, axis=0)
+    return vectors.project(out)
 
 
 class _TermInfo:
@@ -344,10 +365,23 @@ class Vectors:
         return tuple(self.raw.shape)
 
     def __getitem__(self, rows: Any) -> FloatArray:
+        return self.project(self.unprojected(rows))
+
+    def unprojected(self, rows: Any) -> FloatArray:
+        """The rows as stored (scaled to floats), the shared direction still in."""
         import numpy as np
 
         m: FloatArray = self.raw[rows].astype(np.float64) / 127.0
-        out: FloatArray = m - np.multiply.outer(m @ self.mean, self.mean)
+        return m
+
+    def project(self, m: FloatArray) -> FloatArray:
+        """``m`` (a vector or rows) with the shared direction taken out: a
+        linear map, so a sum of projected rows is the projected sum."""
+        import numpy as np
+
+        # (m * mean).sum(-1), not m @ mean: each row's dot product is then
+        # summed the same way whatever the number of rows
+        out: FloatArray = m - np.multiply.outer((m * self.mean).sum(axis=-1), self.mean)
         return out
 
 
@@ -531,11 +565,13 @@ def build_space(
     unit_data = weights / np.where(row_norm > 0, row_norm, 1.0)[row_ids]
     emb = np.zeros((n_rows, vectors.shape[1]))
     if vectors.shape[1]:
-        for i, bag in enumerate(bags):
-            e = embedded[i] if i < len(embedded) else None
-            e = e if e is not None else embed(bag, language)
-            if e is not None:
-                emb[i] = e
+        known = [i for i in range(n_rows) if i < len(embedded) and embedded[i] is not None]
+        for i in known:
+            emb[i] = embedded[i]
+        todo = sorted(set(range(n_rows)).difference(known))
+        worked = embed_many([bags[i] for i in todo], language) if todo else None
+        if worked is not None:
+            emb[todo] = worked
         if common is not None:  # a linear map: the same as summing the projected vectors
             emb = emb - np.outer(emb @ common, common)
     norms = np.linalg.norm(emb, axis=1)

@@ -234,16 +234,22 @@ def keep_whole(article: Article, cap: int) -> Article:
     return replace(article, summary=tuple(sentences[:cap]))
 
 
-def remember(article: Article, features: Features | None) -> None:
-    """Keep an article's features where dedupe and classify will look for them."""
-    if features is not None:
-        from . import classify, dedupe
+def remember(results: Sequence[tuple[Article, Features | None]]) -> None:
+    """Keep the articles' features where dedupe and classify will look for them.
 
-        # the embedding needs the word vectors, which this process loads
-        # anyway and workers need not: it is worked out here, as results come
-        embedding = classify.embed(features.counts[0], article.language)
-        classify.remember(article, features.counts, embedding, features.stems)
-        dedupe.remember(article, features.shingles)
+    The embeddings need the word vectors, which this process loads anyway
+    and the workers need not: they are worked out here, a chunk at a time,
+    as results come back."""
+    from . import classify, dedupe
+
+    done = [(a, f) for a, f in results if f is not None]
+    for language in dict.fromkeys(a.language for a, _ in done):
+        group = [(a, f) for a, f in done if a.language == language]
+        embedded = classify.embed_many([f.counts[0] for _, f in group], language)
+        for k, (article, features) in enumerate(group):
+            vector = embedded[k] if embedded is not None else None
+            classify.remember(article, features.counts, vector, features.stems)
+            dedupe.remember(article, features.shingles)
 
 
 # Beyond this many articles, features worked out ahead would not all be kept.
@@ -318,6 +324,9 @@ def prepare(
             workers.close()
 
 
+REMEMBER_CHUNK = 32  # results whose features are kept together
+
+
 def _collect_progress(
     results: Iterator[tuple[Article, Features | None]],
     n: int,
@@ -328,8 +337,8 @@ def _collect_progress(
     one arrives, with work this process can do while the workers go on."""
     out: list[Article] = []
     languages: set[str] = set()
+    pending: list[tuple[Article, Features | None]] = []
     for article, features in results:
-        remember(article, features)
         if idle is not None and article.language not in languages:
             languages.add(article.language)
             if len(languages) == 1:
@@ -339,9 +348,14 @@ def _collect_progress(
             warm_classify(article.language)
             if len(languages) == 1:
                 idle()
+        pending.append((article, features))
+        if len(pending) >= REMEMBER_CHUNK:
+            remember(pending)
+            pending = []
         out.append(article)
         if progress is not None:
             progress(len(out), n)
+    remember(pending)
     return out
 
 
