@@ -128,7 +128,7 @@ def article_counts(article: Article, forms: Forms | None = None) -> Bag:
     ``forms``, when given, counts the words behind the stems."""
     bag, seen = _counted(article.title, article.body, article.language)
     if forms is not None:
-        forms.update(seen)
+        forms.update(seen)  # counted in C: ``seen`` is the words, not their counts
     return dict(bag)
 
 
@@ -136,7 +136,8 @@ def article_counts(article: Article, forms: Forms | None = None) -> Bag:
 # :func:`counted`) and hands the counts to :func:`remember`; classify then
 # finds them here instead of counting again.
 COUNTS_KEPT = 2048  # articles whose counts are remembered
-Counted = tuple[Bag, Forms]
+# (stem -> weight, the lower-case words of title and body in order)
+Counted = tuple[Bag, tuple[str, ...]]
 _KNOWN: dict[tuple[str, str, str], Counted] = {}
 _EMBEDDED: dict[tuple[str, str, str], FloatArray] = {}
 
@@ -168,7 +169,7 @@ def remember(
 def stems_of(counts: Counted, language: str) -> dict[str, str]:
     """word -> stem ("" for a non-term) for the words behind ``counts``."""
     cache = _term_cache(language)
-    return {w: cache[w] for w in counts[1]}
+    return {w: cache[w] for w in dict.fromkeys(counts[1])}
 
 
 def _embedded(article: Article) -> FloatArray | None:
@@ -182,12 +183,12 @@ def _counted(title: str, body: str, language: str) -> Counted:
 
 @lru_cache(maxsize=COUNTS_KEPT)
 def _count(title: str, body: str, language: str) -> Counted:
-    """(stem -> weight, word -> count) of a title and body; see ``article_counts``."""
+    """(stem -> weight, the words in order) of a title and body; see ``article_counts``."""
     cache = _term_cache(language)
     title_words = words(title.lower(), language)
     body_words = words(body.lower(), language)
-    seen: Forms = Counter(title_words)
-    seen.update(body_words)  # the words in the order met: title, then body
+    words_met = title_words + body_words
+    seen: Forms = Counter(words_met)  # the words in the order met: title, then body
     for w in set(seen).difference(cache):  # only words never met before are stemmed
         _stem_of(w, language, cache)
     bag: Bag = {}
@@ -200,7 +201,7 @@ def _count(title: str, body: str, language: str) -> Counted:
         s = cache[w]
         if s:
             bag[s] += TITLE_WEIGHT - 1
-    return bag, seen
+    return bag, words_met
 
 
 def forget() -> None:
