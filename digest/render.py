@@ -395,21 +395,29 @@ def round_robin(digest: Digest) -> list[Article]:
     return [a for _, _, a in order]
 
 
-def apply_plan(digest: Digest, plan: Plan) -> tuple[Digest, frozenset[str], frozenset[str], int]:
+def apply_plan(
+    digest: Digest, plan: Plan, cut: dict[tuple[int, str], Article] | None = None
+) -> tuple[Digest, frozenset[str], frozenset[str], int]:
     """(digest with shortened summaries, sources shown in brief, sources left
-    out, how many were left out)."""
+    out, how many were left out). ``cut`` remembers shortened articles
+    across the plans tried for one digest."""
     ranked = round_robin(digest)
     brief = frozenset(a.source for a in ranked[plan.full : plan.full + plan.listed])
     hidden = frozenset(a.source for a in ranked[plan.full + plan.listed :])
+    cut = {} if cut is None else cut
+    n = plan.sentences
+
+    def shortened(a: Article) -> Article:
+        if not n or len(a.summary) <= n:
+            return a  # nothing to cut: the article as it is
+        key = (n, a.source)
+        if key not in cut:
+            cut[key] = replace(a, summary=a.summary[:n])
+        return cut[key]
+
     sections = []
     for section in digest.sections:
-        items = tuple(
-            replace(a, summary=a.summary[: plan.sentences])
-            if plan.sentences and len(a.summary) > plan.sentences
-            else a  # nothing to cut: the article as it is
-            for a in section.items
-            if a.source not in hidden
-        )
+        items = tuple(shortened(a) for a in section.items if a.source not in hidden)
         if items:
             sections.append(replace(section, items=items))
     return replace(digest, sections=tuple(sections)), brief, hidden, len(hidden)
@@ -482,12 +490,18 @@ def render_with_source(
     # budget); the text is rendered once, for the plan chosen.
     cache: dict[Plan, tuple[str, str, str, Digest]] = {}
 
+    cut: dict[tuple[int, str], Article] = {}  # shortened articles, shared by the plans
+
     def attempt(plan: Plan, text: bool = False) -> tuple[str, str, str, Digest]:
         if plan not in cache:
-            cache[plan] = _render_plan(digest, newsletter, templates_dir, email, plan, True, text)
+            cache[plan] = _render_plan(
+                digest, newsletter, templates_dir, email, plan, True, text, cut
+            )
         elif text and not cache[plan][2]:  # the HTML is known: only the text is wanted
             source, html, _, shown = cache[plan]
-            text_only = _render_plan(digest, newsletter, templates_dir, email, plan, False, True)
+            text_only = _render_plan(
+                digest, newsletter, templates_dir, email, plan, False, True, cut
+            )
             cache[plan] = (source, html, text_only[2], shown)
         return cache[plan]
 
@@ -573,11 +587,12 @@ def _render_plan(
     plan: Plan,
     with_html: bool = True,
     with_text: bool = True,
+    cut: dict[tuple[int, str], Article] | None = None,
 ) -> tuple[str, str, str, Digest]:
     """(MJML, HTML, text, the digest as shown) for one plan; the MJML and HTML
     are "" unless ``with_html``, the text is "" unless ``with_text``."""
     mjml_env, text_env = environments(templates_dir or None)
-    shown, brief, _hidden, left_out = apply_plan(digest, plan)
+    shown, brief, _hidden, left_out = apply_plan(digest, plan, cut)
     utm = (
         ("utm_source", email.utm_source),
         ("utm_medium", email.utm_medium),
