@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import unicodedata
 import zlib
 from collections.abc import Collection, Sequence
-from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -68,9 +66,8 @@ def canonical_url(url: str) -> str:
 _MIX = 0x100000001B3
 
 
-@lru_cache(maxsize=SHINGLES_KEPT)
-def shingles(text: str, size: int = SHINGLE) -> Prints:
-    """The text's word ``size``-grams as distinct 64-bit numbers, sorted.
+def shingles(words: Sequence[str], size: int = SHINGLE) -> Prints:
+    """The word ``size``-grams of ``words`` as distinct 64-bit numbers, sorted.
 
     Each word is hashed with crc32 (the same number in every process, unlike
     ``hash()``, which is salted per process: a build takes shingles in worker
@@ -78,7 +75,6 @@ def shingles(text: str, size: int = SHINGLE) -> Prints:
     polynomially, for all shingles at once."""
     import numpy as np
 
-    words = re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
     n = len(words) - size + 1
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
@@ -88,7 +84,6 @@ def shingles(text: str, size: int = SHINGLE) -> Prints:
     for k in range(1, size):
         acc = acc * mix + h[k : k + n]  # wraps around modulo 2**64, as meant
     out: Prints = np.unique(acc.view(np.int64))
-    out.flags.writeable = False  # shared through the cache
     return out
 
 
@@ -106,7 +101,6 @@ def remember(article: Article, prints: Prints) -> None:
 def forget() -> None:
     """Drop the remembered shingles (a build is done with them)."""
     _KNOWN.clear()
-    shingles.cache_clear()
 
 
 def _text(article: Article) -> str:
@@ -114,10 +108,15 @@ def _text(article: Article) -> str:
 
 
 def fingerprint(article: Article) -> Prints:
-    """The shingles ``dedupe`` compares ``article`` by."""
-    text = _text(article)
-    known = _KNOWN.get(text)
-    return known if known is not None else shingles(text)
+    """The shingles ``dedupe`` compares ``article`` by: those of the
+    lower-case words of its title and body, as classify counts them (one
+    reading of the text serves both)."""
+    known = _KNOWN.get(_text(article))
+    if known is not None:
+        return known
+    from .classify import counted
+
+    return shingles(counted(article)[1])
 
 
 def same_text(a: Prints, b: Prints) -> bool:
