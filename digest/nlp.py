@@ -139,20 +139,8 @@ def content_stems(tokens: Iterable[str], language: str) -> list[str]:
 def content_ids(tokens: Iterable[str], language: str) -> list[int]:
     """Like :func:`content_stems`, as numbers (one per distinct stem in this
     process): what vectorizing needs, with one dictionary look-up a word."""
-    table = _IDS.get(language)
-    if table is None:
-        table = _IDS[language] = {}
-        _STEM_IDS[language] = {}
-    out: list[int] = []
-    for w in tokens:
-        k = table.get(w)
-        if k is None:
-            stems = content_stems((w,), language)
-            ids = _STEM_IDS[language]
-            k = table[w] = ids.setdefault(stems[0], len(ids)) if stems else -1
-        if k >= 0:
-            out.append(k)
-    return out
+    tokens = list(tokens)
+    return [k for k in word_ids(tokens, language) if k >= 0]
 
 
 def word_ids(tokens: Sequence[str], language: str) -> list[int]:
@@ -160,13 +148,28 @@ def word_ids(tokens: Sequence[str], language: str) -> list[int]:
     -1 for a stop word: one look-up a token, done in C for tokens met before."""
     table = _IDS.get(language)
     if table is None:
-        content_ids((), language)
-        table = _IDS[language]
+        table = _IDS[language] = {}
+        _STEM_IDS[language] = {}
     out: list[int | None] = list(map(table.get, tokens))
     if None in out:  # words not met before: number them, then look all up again
-        content_ids([w for w in dict.fromkeys(tokens) if w not in table], language)
+        _number([w for w in dict.fromkeys(tokens) if w not in table], language, table)
         return list(map(table.__getitem__, tokens))
     return out  # type: ignore[return-value]  # no None in it
+
+
+def _number(new: Iterable[str], language: str, table: dict[str, int]) -> None:
+    """Give each word in ``new`` the number of its stem (-1 for a stop word),
+    in the order given: the same as content_stems, without its per-word calls."""
+    content = _CONTENT.setdefault(language, {})
+    ids = _STEM_IDS[language]
+    stops = stop_words(language)
+    stem = stemmer(language)
+    for w in new:
+        s = content.get(w)
+        if s is None:
+            lw = w.lower()
+            s = content[w] = "" if lw in stops else stem(lw)
+        table[w] = ids.setdefault(s, len(ids)) if s else -1
 
 
 def words(text: str, language: str = "en") -> tuple[str, ...]:

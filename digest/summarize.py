@@ -118,14 +118,30 @@ def short_names(sentences: Sequence[str], stops: frozenset[str] = frozenset()) -
         m = _LEADING_WORD.match(s)
         name = m.group(1) if i and m and m.group(1).lower() not in stops else None
         # (a name not written before at all cannot have been introduced)
-        if name and (
-            text.find(name, 0, start) < 0
-            or not re.compile(rf"[A-Z][\w'’-]+[ \t]+{re.escape(name)}\b").search(text, 0, start)
-        ):
+        if name and not _introduced(name, text, start):
             name = None
         out.append(name)
         start += len(s) + 1
     return out
+
+
+_INTRO = re.compile(r"[A-Z][\w'’-]+[ \t]+\Z")  # "Heitham " right before a surname
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _introduced(name: str, text: str, end: int) -> bool:
+    """Is ``name`` written in ``text[:end]`` after a capitalised word ("Heitham
+    Hassoun"), as a whole word? (One compiled pattern for every name.)"""
+    ends_word = bool(_WORD_CHAR.match(name[-1]))
+    at = text.find(name, 0, end)
+    while at >= 0:
+        after = at + len(name)
+        # \b after the name: a word ends there (or a non-word name is followed by one)
+        whole = ends_word != (after < end and bool(_WORD_CHAR.match(text, after)))
+        if whole and _INTRO.search(text, 0, at):
+            return True
+        at = text.find(name, at + 1, end)
+    return False
 
 
 def narration_share(sentences: Sequence[str]) -> float:
