@@ -233,10 +233,9 @@ class Tokenizer:
 def detect_language(text: str) -> str:
     """ISO 639-1 code of ``text``; "en" for text with too few letters to tell."""
     sample = text[:5000]
-    ws = [w.lower() for w in _WORD.findall(sample[:1500])]
+    ws = _WORD.findall(sample[:1500].lower())
     if len(ws) >= 8:
-        en = stop_words("en")
-        share = sum(w in en for w in ws) / len(ws)
+        share = sum(map(stop_words("en").__contains__, ws)) / len(ws)
         if share >= 0.3 and not _CJK.search(sample):
             return "en"
     if len(sample.strip()) < 20:
