@@ -24,7 +24,7 @@ import socket
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email import policy as email_policy
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -152,9 +152,9 @@ class Node:
     parent: Node | None = None
     children: list[Node | str] = field(default_factory=list)
 
-    @property
-    def classes(self) -> set[str]:
-        return set(self.attrs.get("class", "").split())
+    @cached_property  # asked for by every rule tried on the node
+    def classes(self) -> frozenset[str]:
+        return frozenset(self.attrs.get("class", "").split())
 
     def text(self) -> str:
         out: list[str] = []
@@ -394,9 +394,44 @@ def _background_color(value: str) -> Color | None:
     return None
 
 
+def _rule_index(rules: list[Rule]) -> Callable[[Node], list[Rule]]:
+    """The rules a node could match, in their order: a rule is filed under a
+    class, id or tag its selectors' last compound requires, so each node is
+    tested only against rules that name something it has (``matches``
+    still decides)."""
+    filed: dict[tuple[str, str], set[int]] = {}
+    anywhere: set[int] = set()
+    for k, rule in enumerate(rules):
+        for selector in rule.selectors:
+            tokens = _selector_tokens(selector)
+            parsed = _parse_compound(tokens[-1]) if tokens else None
+            if parsed is None:
+                continue  # never matches
+            tag, parts = parsed
+            key = next(((kind, name) for kind, name, _, _ in parts if kind in ".#"), None)
+            if key is None and tag:
+                key = ("", tag)
+            if key is None:
+                anywhere.add(k)
+            else:
+                filed.setdefault(key, set()).add(k)
+
+    def candidates(node: Node) -> list[Rule]:
+        found = set(anywhere)
+        found.update(filed.get(("", node.tag), ()))
+        for name in node.classes:
+            found.update(filed.get((".", name), ()))
+        if "id" in node.attrs:
+            found.update(filed.get(("#", node.attrs["id"]), ()))
+        return [rules[k] for k in sorted(found)]
+
+    return candidates
+
+
 def computed_styles(root: Node, rules: list[Rule], dark: bool) -> dict[int, Style]:
     """Colour, background, font size and visibility of every element."""
     active = [r for r in rules if _media_applies(r.media, dark)]
+    candidates = _rule_index(active)
     default = Style(
         color=parse_color("#ffffff" if dark else "#000000") or (0, 0, 0),
         background=parse_color("#121212" if dark else "#ffffff") or (1, 1, 1),
@@ -408,7 +443,7 @@ def computed_styles(root: Node, rules: list[Rule], dark: bool) -> dict[int, Styl
     def visit(node: Node, inherited: Style) -> None:
         normal: dict[str, str] = {}
         important: dict[str, str] = {}
-        for rule in active:
+        for rule in candidates(node):
             if any(matches(node, s) for s in rule.selectors):
                 for prop, value, imp in rule.decls:
                     (important if imp else normal)[prop] = value
