@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -346,6 +346,20 @@ def load(
     Returns the documents and warnings. A bad file, feed or unreachable URL
     is skipped with a warning naming it; only a missing path is an error.
     """
+    warnings: list[str] = []
+    docs = tuple(iter_load(sources, warnings, max_bytes, web))
+    return docs, tuple(warnings)
+
+
+def iter_load(
+    sources: Iterable[str],
+    warnings: list[str],
+    max_bytes: int = 2_000_000,
+    web: Web | None = None,
+) -> Iterator[Document]:
+    """:func:`load` one document at a time (a build hands them to its workers
+    as they are read); warnings are appended to ``warnings``. A missing path
+    is an error before anything is read or fetched."""
     from .fetch import is_url
 
     web = web or Web()
@@ -353,12 +367,22 @@ def load(
     # Each path is expanded once, up front: a missing path is an error before
     # anything is read or fetched.
     expanded = {src: iter_files([src]) for src in sources if not is_url(src)}
-    docs: list[Document] = []
-    warnings: list[str] = []
+    return _iter_load(sources, expanded, warnings, max_bytes, web)
+
+
+def _iter_load(
+    sources: list[str],
+    expanded: dict[str, tuple[list[Path], list[str]]],
+    warnings: list[str],
+    max_bytes: int,
+    web: Web,
+) -> Iterator[Document]:
+    from .fetch import is_url
+
     for src in sources:
         if is_url(src):
             try:
-                docs.extend(_load_url(src, max_bytes, web, warnings))
+                yield from _load_url(src, max_bytes, web, warnings)
             except DigestError as exc:
                 warnings.append(_skipped(exc))
             continue
@@ -368,7 +392,7 @@ def load(
             source = relative_source(str(path))
             if _is_feed_file(path):
                 try:
-                    docs.extend(_load_feed_file(path, source, web, warnings))
+                    yield from _load_feed_file(path, source, web, warnings)
                 except DigestError as exc:
                     warnings.append(_skipped(exc))
                 continue
@@ -385,8 +409,7 @@ def load(
             except DigestError as exc:
                 warnings.append(_skipped(exc))
                 continue
-            docs.append(doc)
-    return tuple(docs), tuple(warnings)
+            yield doc
 
 
 def _skipped(exc: DigestError) -> str:

@@ -11,7 +11,7 @@ import hashlib
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .clean import clean, parse_date
 from .config import Config
 from .errors import DigestError
-from .load import Web, count_files, load, read_archive
+from .load import Web, count_files, iter_load, load, read_archive
 from .model import Article, Digest, Document, Rendered, Section
 from .nlp import SUMY_LANGUAGES, Tokenizer
 from .period import Window, issue_key, select
@@ -331,14 +331,36 @@ def prepare(
 REMEMBER_CHUNK = 32  # results whose features are kept together
 
 
+def prepare_stream(
+    docs: Iterable[Document],
+    job: SummaryJob,
+    workers: Workers,
+    expected: int,
+    progress: Progress | None = None,
+    idle: Callable[[], object] | None = None,
+) -> list[Article]:
+    """:func:`prepare` on running workers, handing them documents as they
+    are read (``docs`` may be a generator); ``expected`` is about how many
+    there are (for chunk sizes and the progress bar)."""
+    if expected <= FEATURES_KEPT:
+        job = replace(job, features=True)
+    chunk = max(1, min(32, expected // (workers.size * 8)))
+    # map() reads ``docs`` to the end before returning, submitting each chunk
+    # as it fills: the workers begin while the rest is read
+    results = workers.pool.map(job, docs, chunksize=chunk)
+    return _collect_progress(results, expected, progress, idle or (lambda: None), estimate=True)
+
+
 def _collect_progress(
     results: Iterator[tuple[Article, Features | None]],
     n: int,
     progress: Progress | None,
     idle: Callable[[], object] | None = None,
+    estimate: bool = False,
 ) -> list[Article]:
     """The articles in input order; ``idle`` is called once, after the first
-    one arrives, with work this process can do while the workers go on."""
+    one arrives, with work this process can do while the workers go on.
+    ``estimate``: ``n`` is only about the number of results."""
     out: list[Article] = []
     languages: set[str] = set()
     pending: list[tuple[Article, Features | None]] = []
@@ -357,9 +379,15 @@ def _collect_progress(
             remember(pending)
             pending = []
         out.append(article)
-        if progress is not None:
+        if progress is not None and not estimate:
             progress(len(out), n)
+        elif progress is not None and len(out) > 1:
+            # each count is shown when the next result comes, so that the
+            # last one can be shown with the true total
+            progress(len(out) - 1, max(n, len(out)))
     remember(pending)
+    if progress is not None and estimate and out:
+        progress(len(out), len(out))
     return out
 
 
@@ -382,10 +410,11 @@ def collect(
     b, s = config.build, config.summary
     # Enough files for workers: start them now, so that they import what
     # summarizing needs while this process reads the files.
-    size = workers_for(jobs, count_files(sources or b.sources))
+    expected = count_files(sources or b.sources)
+    size = workers_for(jobs, expected)
     workers = Workers.start(size, s.summarizer) if size > 1 else None
     try:
-        return _collect(config, sources, jobs, progress, window, workers)
+        return _collect(config, sources, jobs, progress, window, workers, expected)
     finally:
         if workers is not None:
             workers.close()
@@ -398,25 +427,28 @@ def _collect(
     progress: Progress | None,
     window: Window | None,
     workers: Workers | None,
+    expected: int = 0,
 ) -> tuple[list[Article], list[str]]:
     b, s = config.build, config.summary
-    docs, load_warnings = load(sources or b.sources, b.max_article_bytes, web_of(config, window))
-    warnings = list(load_warnings)
-    if not docs:
-        where = ", ".join(sources or config.build.sources)
-        raise DigestError(
-            f"{where}: no articles found",
-            hint="add .txt, .md or .html files (see README.md, 'Inputs')",
-            details=tuple(warnings),
-        )
+    where = sources or b.sources
+    warnings: list[str] = []
+    stream = iter_load(where, warnings, b.max_article_bytes, web_of(config, window))
+    read = 0
     outside: list[Article] = []
-    if window is not None and window.limited:
-        for d in docs:
-            day = parse_date(d.get("date") or "")
-            if day is not None and day not in window:
-                outside.append(Article(source=d.source, title="", paragraphs=(), date=day))
-        skip = {a.source for a in outside}
-        docs = tuple(d for d in docs if d.source not in skip)
+
+    def kept() -> Iterator[Document]:
+        """The documents as they are read, less those whose metadata dates
+        them outside the window: each of those becomes a bare dated stub."""
+        nonlocal read
+        for d in stream:
+            read += 1
+            if window is not None and window.limited:
+                day = parse_date(d.get("date") or "")
+                if day is not None and day not in window:
+                    outside.append(Article(source=d.source, title="", paragraphs=(), date=day))
+                    continue
+            yield d
+
     job = SummaryJob(s.summarizer, s.sentences, s.max_sentences, window or Window())
 
     # while the workers summarize, compile the templates the build will render
@@ -425,7 +457,17 @@ def _collect(
 
         warm_templates(config.templates.dir)
 
-    articles = prepare(docs, job, jobs, progress, idle, workers)
+    if workers is None:
+        docs = tuple(kept())
+        articles = prepare(docs, job, jobs, progress, idle) if docs else []
+    else:  # the workers start on the first documents while the rest are read
+        articles = prepare_stream(kept(), job, workers, expected, progress, idle)
+    if not read:
+        raise DigestError(
+            f"{', '.join(where)}: no articles found",
+            hint="add .txt, .md or .html files (see README.md, 'Inputs')",
+            details=tuple(warnings),
+        )
     articles = unique(articles, warnings)
     warnings.extend(language_warnings(articles))
     # the stubs come last; ``select`` leaves them out, they only count

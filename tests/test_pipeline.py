@@ -72,6 +72,23 @@ def test_articles_keep_the_input_order_and_get_summaries(tmp_path):
     assert [d for d, _ in seen] == list(range(1, 2 * MIN_PER_WORKER + 1))
 
 
+def test_progress_ends_at_the_true_count_when_files_are_skipped(tmp_path):
+    """Workers start before the files are read, sized by a count of the
+    files; files that turn out not to be articles do not leave the
+    progress bar short of its end."""
+    n = 2 * MIN_PER_WORKER
+    sources = corpus(tmp_path / "in", n)
+    for i in range(10):
+        (tmp_path / "in" / f"notes{i}.xyz").write_text("not an article", encoding="utf-8")
+    seen: list[tuple[int, int]] = []
+    articles, warnings = collect(with_jobs(2), sources, 2, lambda d, t: seen.append((d, t)))
+    assert len(articles) == n
+    assert sum("not an article format" in w for w in warnings) == 10
+    assert [d for d, _ in seen] == list(range(1, n + 1))
+    assert seen[-1] == (n, n)
+    assert all(d < t for d, t in seen[:-1])  # no early end of the bar
+
+
 def test_an_error_in_a_worker_keeps_its_message_and_hint(tmp_path):
     sources = corpus(tmp_path / "in", 2 * MIN_PER_WORKER)
     config = with_jobs(2)
