@@ -277,29 +277,31 @@ def auto(document: Any, count: int, article: Article) -> list[str]:
         (0.7 - 0.3 * essay) * position + (0.2 + 0.2 * essay) * central + 0.1 * headline - fixed
     )
 
-    after = [needs_previous(s, english) for s in sentences]
+    after = np.array([needs_previous(s, english) for s in sentences], dtype=bool)
     names = short_names(sentences, stop_words(lang)) if english else [None] * n
-    rel: list[float] = relevance.tolist()
-    near: list[list[float]] = sim.tolist()
+    named = [i for i, name in enumerate(names) if name]
     chosen: list[int] = []
-    candidates = list(range(n))
+    picked = np.zeros(n, dtype=bool)
+    candidate = np.ones(n, dtype=bool)
+    redundancy = np.zeros(n)  # similarity to the closest sentence picked so far
     lam = 0.75
-    while len(chosen) < count and candidates:
-
-        def gain(i: int) -> tuple[float, int]:
-            penalty = 0.0
-            if after[i] and i - 1 not in chosen:
-                penalty += 0.45
+    while len(chosen) < count and candidate.any():
+        # a pronoun or connective without the sentence before it; a bare
+        # surname whose full name is in no earlier picked sentence
+        penalty = np.where(after & ~np.r_[False, picked[:-1]], 0.45, 0.0)
+        for i in named:
             name = names[i]
             if name and not any(j < i and name in sentences[j] for j in chosen):
-                penalty += 0.3
-            redundancy = max((near[i][j] for j in chosen), default=0.0)
-            return lam * (rel[i] - penalty) - (1 - lam) * redundancy, -i
-
-        best = max(candidates, key=gain)
+                penalty[i] += 0.3
+        gain = lam * (relevance - penalty) - (1 - lam) * redundancy
+        gain[~candidate] = -np.inf
+        best = int(np.argmax(gain))  # the first of equal gains: the earliest sentence
         chosen.append(best)
+        picked[best] = True
+        redundancy = sim[:, best] if len(chosen) == 1 else np.maximum(redundancy, sim[:, best])
         # a sentence that repeats one already chosen is never taken
-        candidates = [i for i in candidates if i != best and near[i][best] < 0.8]
+        candidate &= sim[:, best] < 0.8
+        candidate[best] = False
     return [sentences[i] for i in sorted(chosen)]
 
 
