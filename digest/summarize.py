@@ -281,14 +281,14 @@ def auto(document: Any, count: int, article: Article) -> list[str]:
     names = short_names(sentences, stop_words(lang)) if english else [None] * n
     named = [i for i, name in enumerate(names) if name]
     chosen: list[int] = []
-    picked = np.zeros(n, dtype=bool)
+    before_picked = np.zeros(n, dtype=bool)  # the sentence before this one is picked
     candidate = np.ones(n, dtype=bool)
     redundancy = np.zeros(n)  # similarity to the closest sentence picked so far
     lam = 0.75
     while len(chosen) < count and candidate.any():
         # a pronoun or connective without the sentence before it; a bare
         # surname whose full name is in no earlier picked sentence
-        penalty = np.where(after & ~np.r_[False, picked[:-1]], 0.45, 0.0)
+        penalty = np.where(after & ~before_picked, 0.45, 0.0)
         for i in named:
             name = names[i]
             if name and not any(j < i and name in sentences[j] for j in chosen):
@@ -297,7 +297,8 @@ def auto(document: Any, count: int, article: Article) -> list[str]:
         gain[~candidate] = -np.inf
         best = int(np.argmax(gain))  # the first of equal gains: the earliest sentence
         chosen.append(best)
-        picked[best] = True
+        if best + 1 < n:
+            before_picked[best + 1] = True
         redundancy = sim[:, best] if len(chosen) == 1 else np.maximum(redundancy, sim[:, best])
         # a sentence that repeats one already chosen is never taken
         candidate &= sim[:, best] < 0.8
