@@ -199,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=0, help="digest build --jobs (0: all cores)")
     ap.add_argument("--source", type=Path, default=None)
     ap.add_argument("--no-lexrank", action="store_true", help="skip the sumy baseline")
-    ap.add_argument("--repeat", type=int, default=1, help="best of N runs of each (default 1)")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="best of N runs of each, taking turns (default 1)"
+    )
     ap.add_argument(
         "--stages",
         action="store_true",
@@ -226,16 +228,22 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--summarizer", "auto"]
             if args.jobs:
                 cmd += ["--jobs", str(args.jobs)]
-            runs = [run(cmd, env) for _ in range(max(1, args.repeat))]
+            # the build and the baseline take turns, so that a change in the
+            # machine's speed during the run weighs on both alike
+            lexrank = [py, "-c", LEXRANK, str(corpus), str(ROOT)]
+            runs, lexes = [], []
+            for _ in range(max(1, args.repeat)):
+                runs.append(run(cmd, env))
+                if not args.no_lexrank:
+                    lexes.append(run(lexrank, env)[0])
             wall = min(r[0] for r in runs)
             rss = max(r[1] for r in runs)
             tree = max(r[2] for r in runs)
             marginal = (wall - prev[1]) / (n - prev[0]) if prev and n > prev[0] else wall / n
             prev = (n, wall)
             line = f"{n:>8} {wall:>8.2f} {marginal:>9.4f} {rss:>10.0f} {tree:>8.0f}"
-            if not args.no_lexrank:
-                lexrank = [py, "-c", LEXRANK, str(corpus), str(ROOT)]
-                lex = min(run(lexrank, env)[0] for _ in range(max(1, args.repeat)))
+            if lexes:
+                lex = min(lexes)
                 line += f" {lex:>9.2f} {wall / lex:>6.2f}"
             print(line, flush=True)
         if args.stages:
