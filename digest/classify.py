@@ -143,7 +143,7 @@ _EMBEDDED: dict[tuple[str, str, str], FloatArray] = {}
 
 
 def counted(article: Article) -> Counted:
-    """(stem -> weight, word -> count) of the article; see ``article_counts``."""
+    """(stem -> weight, the lower-case words in order) of the article; see ``article_counts``."""
     return _counted(article.title, article.body, article.language)
 
 
