@@ -327,7 +327,7 @@ class _TermInfo:
             start = len(self.index)
             self.index.update((t, start + k) for k, t in enumerate(new))
             cb = np.fromiter((self.table.get(t, UNKNOWN_CENTIBELS) for t in new), float, len(new))
-            idf = np.maximum(-np.log(-np.expm1(-(10.0 ** (-cb / 100.0)) * DOC_LENGTH)), 1e-3)
+            idf = np.maximum(_background_idf(cb), 1e-3)
             row = np.fromiter((self.rows.get(t, -1) for t in new), np.int64, len(new))
             end = start + len(new)
             if end > len(self.idf):  # grow by doubling: linear over a long build
@@ -347,9 +347,12 @@ def _term_info(language: str) -> _TermInfo | None:
     return _TermInfo(table, wv[0], wv[1])
 
 
-def _idf_from_centibels(cb: int) -> float:
-    p = 10.0 ** (-cb / 100.0)
-    return -math.log(-math.expm1(-p * DOC_LENGTH))
+def _background_idf(cb: FloatArray) -> FloatArray:
+    """idf from centibels (see the module notes): ``-log(1 - exp(-p * DOC_LENGTH))``."""
+    import numpy as np
+
+    idf: FloatArray = -np.log(-np.expm1(-(10.0 ** (-cb / 100.0)) * DOC_LENGTH))
+    return idf
 
 
 class Vectors:
@@ -527,7 +530,7 @@ def build_space(
     table = background(language)
     if table is not None:
         cb = np.fromiter((table.get(t, UNKNOWN_CENTIBELS) for t in vocab), float, len(vocab))
-        idf = -np.log(-np.expm1(-(10.0 ** (-cb / 100.0)) * DOC_LENGTH))
+        idf = _background_idf(cb)
     else:  # no background for this language: the batch's own, smoothed
         df = np.zeros(len(vocab))
         for bag in (*bags, *extra):

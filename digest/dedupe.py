@@ -119,12 +119,6 @@ def fingerprint(article: Article) -> Prints:
     return shingles(counted(article)[1])
 
 
-def same_text(a: Prints, b: Prints) -> bool:
-    import numpy as np
-
-    return _same(len(a), len(b), len(np.intersect1d(a, b, assume_unique=True)))
-
-
 def _same(size_a: int, size_b: int, common: int) -> bool:
     if min(size_a, size_b) < MIN_SHINGLES:
         return False

@@ -120,9 +120,13 @@ _STEM_IDS: dict[str, dict[str, int]] = {}
 def content_stems(tokens: Iterable[str], language: str) -> list[str]:
     """Stems of the tokens that are not stop words; each distinct token is
     lower-cased, checked and stemmed once per process."""
-    table = _CONTENT.get(language)
-    if table is None:
-        table = _CONTENT[language] = {}
+    return [s for s in _stems(tokens, language) if s]
+
+
+def _stems(tokens: Iterable[str], language: str) -> list[str]:
+    """Per token, its stem, or "" for a stop word; each distinct token is
+    lower-cased, checked and stemmed once per process."""
+    table = _CONTENT.setdefault(language, {})
     stops = stop_words(language)
     stem = stemmer(language)
     out: list[str] = []
@@ -131,8 +135,7 @@ def content_stems(tokens: Iterable[str], language: str) -> list[str]:
         if s is None:
             lw = w.lower()
             s = table[w] = "" if lw in stops else stem(lw)
-        if s:
-            out.append(s)
+        out.append(s)
     return out
 
 
@@ -157,18 +160,11 @@ def word_ids(tokens: Sequence[str], language: str) -> list[int]:
     return out  # type: ignore[return-value]  # no None in it
 
 
-def _number(new: Iterable[str], language: str, table: dict[str, int]) -> None:
+def _number(new: list[str], language: str, table: dict[str, int]) -> None:
     """Give each word in ``new`` the number of its stem (-1 for a stop word),
-    in the order given: the same as content_stems, without its per-word calls."""
-    content = _CONTENT.setdefault(language, {})
+    in the order given."""
     ids = _STEM_IDS[language]
-    stops = stop_words(language)
-    stem = stemmer(language)
-    for w in new:
-        s = content.get(w)
-        if s is None:
-            lw = w.lower()
-            s = content[w] = "" if lw in stops else stem(lw)
+    for w, s in zip(new, _stems(new, language), strict=True):
         table[w] = ids.setdefault(s, len(ids)) if s else -1
 
 

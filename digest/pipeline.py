@@ -137,8 +137,11 @@ def single_threaded_blas() -> None:
     digest multiplies small matrices, where more BLAS threads only spin:
     summarizing 1,000 articles in one process took 2.8 s of CPU for 1.6 s
     of work, and the spinning threads take the cores the workers need."""
-    if any(var in os.environ for var in BLAS_THREAD_VARS):
-        return
+    if not any(var in os.environ for var in BLAS_THREAD_VARS):
+        _one_blas_thread()
+
+
+def _one_blas_thread() -> None:
     for var in BLAS_THREAD_VARS:
         os.environ[var] = "1"
     if "numpy" in sys.modules:  # loaded already: the variables come too late
@@ -149,12 +152,7 @@ def single_threaded_blas() -> None:
 
 def _start_worker(summarizer: str) -> None:
     """Worker initializer: one BLAS thread, then import what summarizing needs."""
-    for var in BLAS_THREAD_VARS:
-        os.environ[var] = "1"
-    if "numpy" in sys.modules:  # loaded before the fork: the variables come too late
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
+    _one_blas_thread()
     warm_up(summarizer)
 
 
@@ -314,18 +312,13 @@ def prepare(
     n = len(docs)
     if workers_for(jobs, n) == 1:
         return _collect_progress(map(job, docs), n, progress)
-    if n <= FEATURES_KEPT:
-        job = replace(job, features=True)
-    own = workers is None
-    if workers is None:
-        workers = Workers.start(workers_for(jobs, n), job.summarizer)
+    if workers is not None:
+        return prepare_stream(docs, job, workers, n, progress, idle, estimate=False)
+    workers = Workers.start(workers_for(jobs, n), job.summarizer)
     try:
-        chunk = max(1, min(32, n // (workers.size * 8)))
-        results = workers.pool.map(job, docs, chunksize=chunk)
-        return _collect_progress(results, n, progress, idle or (lambda: None))
+        return prepare_stream(docs, job, workers, n, progress, idle, estimate=False)
     finally:
-        if own:
-            workers.close()
+        workers.close()
 
 
 REMEMBER_CHUNK = 32  # results whose features are kept together
@@ -338,17 +331,19 @@ def prepare_stream(
     expected: int,
     progress: Progress | None = None,
     idle: Callable[[], object] | None = None,
+    estimate: bool = True,
 ) -> list[Article]:
     """:func:`prepare` on running workers, handing them documents as they
-    are read (``docs`` may be a generator); ``expected`` is about how many
-    there are (for chunk sizes and the progress bar)."""
+    are read (``docs`` may be a generator); ``expected`` is how many there
+    are, or with ``estimate`` about how many (for chunk sizes and the
+    progress bar)."""
     if expected <= FEATURES_KEPT:
         job = replace(job, features=True)
     chunk = max(1, min(32, expected // (workers.size * 8)))
     # map() reads ``docs`` to the end before returning, submitting each chunk
     # as it fills: the workers begin while the rest is read
     results = workers.pool.map(job, docs, chunksize=chunk)
-    return _collect_progress(results, expected, progress, idle or (lambda: None), estimate=True)
+    return _collect_progress(results, expected, progress, idle or (lambda: None), estimate)
 
 
 def _collect_progress(
