@@ -151,7 +151,16 @@ def _one_blas_thread() -> None:
 
 
 def _start_worker(summarizer: str) -> None:
-    """Worker initializer: one BLAS thread, then import what summarizing needs."""
+    """Worker initializer: one BLAS thread, then import what summarizing needs.
+
+    Ctrl-C goes to the whole process group; a worker leaves it to the build
+    process, which stops handing out work and waits for the chunks under
+    way (otherwise each idle worker prints a KeyboardInterrupt traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked around the fork (Workers.start)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _one_blas_thread()
     warm_up(summarizer)
 
@@ -169,16 +178,27 @@ class Workers:
         goes on (loading, say). Forked workers inherit what summarizing
         imports (numpy, sumy: 0.2 s); spawned ones import it themselves."""
         import multiprocessing
+        import signal
         from concurrent.futures import ProcessPoolExecutor
 
         method = start_method()
         if method == "fork":  # imported once here, not once per worker (measured faster)
             warm_up(summarizer)
         ctx = multiprocessing.get_context(method)
-        pool = ProcessPoolExecutor(
-            size, mp_context=ctx, initializer=_start_worker, initargs=(summarizer,)
-        )
-        pool.submit(int)  # the first task starts the processes
+        # Ctrl-C while a worker is being forked would interrupt it before it
+        # can ignore the signal: hold the signal back until they are started
+        # (a Ctrl-C meanwhile reaches this process right after)
+        held = hasattr(signal, "pthread_sigmask")
+        if held:
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pool = ProcessPoolExecutor(
+                size, mp_context=ctx, initializer=_start_worker, initargs=(summarizer,)
+            )
+            pool.submit(int)  # the first task starts the processes
+        finally:
+            if held:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         return cls(pool, size)
 
     def close(self) -> None:

@@ -354,3 +354,25 @@ def test_a_build_runs_blas_on_one_thread_unless_the_user_says(tmp_path, user, ex
         timeout=120,
     )
     assert done.stdout.strip() == expected
+
+
+def test_workers_leave_ctrl_c_to_the_build_process():
+    """Ctrl-C reaches the whole process group; a worker ignores it (no
+    traceback per idle worker), and the build process stops the pool."""
+    import os
+    import signal
+    import time
+
+    from digest.pipeline import Workers
+
+    workers = Workers.start(2, "auto")
+    try:
+        assert workers.pool.submit(sum, [1, 2]).result(timeout=60) == 3
+        pids = list(workers.pool._processes)  # the worker processes
+        for pid in pids:
+            os.kill(pid, signal.SIGINT)
+        time.sleep(0.2)
+        assert workers.pool.submit(sum, [3, 4]).result(timeout=60) == 7
+        assert all(p.is_alive() for p in workers.pool._processes.values())
+    finally:
+        workers.close()
