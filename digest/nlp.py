@@ -10,8 +10,10 @@ cheap stop-word check that settles most English text without loading it.
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 # ISO 639-1 code -> sumy's language name (stop words, summarizer language).
 SUMY_LANGUAGES = {
@@ -58,6 +60,41 @@ SNOWBALL_ONLY = {
     "sr": "serbian",
     "tr": "turkish",
 }
+
+
+def sumy_dom() -> Any:
+    """sumy's document model (``sumy.models.dom``), imported with ``requests`` deferred.
+
+    sumy imports ``requests`` at start-up only to fetch URLs, which digest
+    never asks of it; that import is half of what summarizing imports
+    (0.1 s, before a build can start its workers). Until something uses it,
+    ``requests`` is a stand-in module that imports the real one on first use.
+    (The standard library's ``LazyLoader`` does not hold: on Python 3.11 the
+    next ``import requests``, sumy's own, loads it.)
+    """
+    import sys
+
+    if "requests" not in sys.modules:
+        import importlib.util
+
+        if importlib.util.find_spec("requests") is not None:
+            sys.modules["requests"] = _Deferred("requests")
+    import sumy.models.dom
+
+    return sumy.models.dom
+
+
+class _Deferred(types.ModuleType):
+    """A module that imports the real one under its name when an attribute is
+    first asked of it, and from then on hands every attribute on."""
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+        import sys
+
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
 
 
 @lru_cache(maxsize=32)

@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import DigestError
 from .model import Article
-from .nlp import Tokenizer, content_ids, stemmer, stop_words, word_ids, words
+from .nlp import Tokenizer, content_ids, stemmer, stop_words, sumy_dom, word_ids, words
 
 # name -> (module, class) of sumy's algorithms, imported only when chosen.
 SUMY_ALGORITHMS = {
@@ -164,7 +164,8 @@ def narration_share(sentences: Sequence[str]) -> float:
 
 def build_document(article: Article, tokenizer: Tokenizer, cap: int) -> Any:
     """sumy's read-only document model of the article body (at most ``cap`` sentences)."""
-    from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+    dom = sumy_dom()
+    ObjectDocumentModel, Paragraph, Sentence = dom.ObjectDocumentModel, dom.Paragraph, dom.Sentence
 
     paragraphs = []
     count = 0
@@ -340,7 +341,8 @@ def warm_up(name: str) -> None:
     """Import what summarizing needs; worker processes forked afterwards inherit it
     instead of each importing it again."""
     import numpy  # noqa: F401
-    import sumy.models.dom  # noqa: F401
+
+    sumy_dom()
 
     if name in SUMY_ALGORITHMS:
         import importlib

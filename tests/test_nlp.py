@@ -95,6 +95,24 @@ def test_stop_words_do_not_import_requests():
     assert out.stdout.strip() == "False"
 
 
+def test_sumy_document_model_loads_without_requests_until_it_is_used():
+    """Summarizing does not pay for sumy's ``requests`` import (0.1 s at every
+    build's start); anything that does use requests still gets the real one."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom digest.nlp import sumy_dom\n"
+        "dom = sumy_dom()\nassert dom.ObjectDocumentModel\n"
+        "print('urllib3' in sys.modules)\n"
+        "import requests, requests.adapters\n"
+        "print(requests.codes.ok, requests.adapters.HTTPAdapter.__name__)\n"
+        "print(type(sys.modules['requests']).__name__, 'urllib3' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "200", "HTTPAdapter", "module", "True"]
+
+
 def test_content_stems_drop_stop_words_and_stem_the_rest():
     from digest.nlp import content_stems
 
