@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -200,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source", type=Path, default=None)
     ap.add_argument("--no-lexrank", action="store_true", help="skip the sumy baseline")
     ap.add_argument(
-        "--repeat", type=int, default=1, help="best of N runs of each, taking turns (default 1)"
+        "--repeat",
+        type=int,
+        default=1,
+        help="best of N runs of each, taking turns, and each turn's ratio (default 1)",
     )
     ap.add_argument(
         "--stages",
@@ -246,6 +250,16 @@ def main(argv: list[str] | None = None) -> int:
                 lex = min(lexes)
                 line += f" {lex:>9.2f} {wall / lex:>6.2f}"
             print(line, flush=True)
+            if len(lexes) > 1:
+                # the machine's speed drifts (this VM's LexRank time has ranged
+                # 6.4-9.4 s within an hour): each turn's own ratio tells how much
+                paired = sorted(r[0] / x for r, x in zip(runs, lexes, strict=True))
+                print(
+                    f"{'':>8} ratio of each turn (build / LexRank right after): "
+                    + " ".join(f"{x:.2f}" for x in paired)
+                    + f"; median {statistics.median(paired):.2f}",
+                    flush=True,
+                )
         if args.stages:
             n = sizes[-1]
             print(
