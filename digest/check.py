@@ -79,10 +79,13 @@ def parse_color(value: str) -> Color | None:
     return None
 
 
+# A digest repeats a handful of colours thousands of times: each pair is worked out once.
+@lru_cache(maxsize=1024)
 def to_hex(color: Color) -> str:
     return "#" + "".join(f"{round(max(0.0, min(1.0, c)) * 255):02x}" for c in color)
 
 
+@lru_cache(maxsize=1024)
 def luminance(color: Color) -> float:
     """WCAG 2 relative luminance."""
 
@@ -93,6 +96,7 @@ def luminance(color: Color) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
+@lru_cache(maxsize=1024)
 def contrast(fg: str | Color, bg: str | Color) -> float:
     """WCAG 2 contrast ratio, 1 to 21."""
     a = parse_color(fg) if isinstance(fg, str) else fg
