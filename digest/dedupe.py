@@ -39,6 +39,7 @@ CONTAINED = 0.9  # this share of the shorter text's shingles found in the longer
 MIN_SHINGLES = 20  # texts shorter than this are compared by URL only
 SHINGLES_KEPT = 2048  # texts whose shingles are remembered
 COMMON = 50  # a shingle in more texts than this is boilerplate, not evidence
+PAIR_TABLE = 1 << 22  # up to this many pairs (2,048 texts), shared shingles are counted in a table
 
 
 def canonical_url(url: str) -> str:
@@ -153,6 +154,13 @@ def similar_pairs(texts: Sequence[Collection[int]]) -> list[tuple[int, int]]:
         ]
     )
     owner = np.repeat(np.array(keep, dtype=np.int64), sizes)
+    # Most shingles occur in one text only and can pair nothing: a count by
+    # the low bits of the hash (linear) finds those alone in their bucket,
+    # which are left out before sorting (the costly part) what remains.
+    buckets = 1 << max(10, (4 * len(hashes)).bit_length())
+    low = (hashes & (buckets - 1)).astype(np.intp)
+    shared = np.bincount(low, minlength=buckets)[low] > 1
+    hashes, owner = hashes[shared], owner[shared]
     order = np.argsort(hashes, kind="stable")  # owners stay ascending within a run
     hashes, owner = hashes[order], owner[order]
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
@@ -164,7 +172,13 @@ def similar_pairs(texts: Sequence[Collection[int]]) -> list[tuple[int, int]]:
         keys.append((members[:, a] * n + members[:, b]).ravel())
     if not keys:
         return []
-    pairs, common = np.unique(np.concatenate(keys), return_counts=True)
+    every = np.concatenate(keys)
+    if n * n <= PAIR_TABLE:  # count in a table of all pairs: no sort
+        counts = np.bincount(every, minlength=n * n)
+        pairs = np.flatnonzero(counts)
+        common = counts[pairs]
+    else:
+        pairs, common = np.unique(every, return_counts=True)
     first, second = pairs // n, pairs % n
     size = np.array([len(text) for text in texts], dtype=np.int64)
     size_a, size_b = size[first], size[second]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from digest.dedupe import canonical_url, dedupe
 from digest.model import Link
 from tests.helpers import article
@@ -101,19 +103,29 @@ def test_shared_boilerplate_does_not_make_stories_the_same():
     assert len(dedupe(arts)) == 60
 
 
-def test_similar_pairs_are_those_a_pairwise_comparison_finds():
+@pytest.mark.parametrize("table", [True, False], ids=["pair table", "sorted pairs"])
+def test_similar_pairs_are_those_a_pairwise_comparison_finds(table, monkeypatch):
     """The indexed count agrees with comparing every pair directly, where a
-    shingle in more than COMMON texts does not count."""
+    shingle in more than COMMON texts does not count; whether shared
+    shingles are counted in a table of all pairs or by sorting, and with
+    64-bit hashes that share their low bits (which the count by bucket
+    that skips lone shingles must not confuse)."""
     import random
     from collections import Counter
 
+    from digest import dedupe
     from digest.dedupe import COMMON, _same, similar_pairs
 
+    if not table:
+        monkeypatch.setattr(dedupe, "PAIR_TABLE", 0)
     rng = random.Random(8)
     for _ in range(60):
         pool = rng.randint(30, 120)
+        values = [rng.getrandbits(64) - 2**63 for _ in range(pool)]
+        for k in rng.sample(range(pool), pool // 3):  # same low 16 bits as another
+            values[k] = (values[k] & ~0xFFFF) | (values[rng.randrange(pool)] & 0xFFFF)
         texts = [
-            frozenset(rng.sample(range(pool), rng.randint(0, min(pool, 60))))
+            frozenset(rng.sample(values, rng.randint(0, min(pool, 60))))
             for _ in range(rng.randint(0, COMMON + 12))
         ]
         seen_in = Counter(h for t in texts if len(t) >= 20 for h in t)
