@@ -10,6 +10,7 @@ warning and build the others.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import socket
 import ssl
 import time
@@ -39,21 +40,58 @@ def is_url(source: str) -> bool:
     return urlsplit(source).scheme.lower() in SCHEMES and "://" in source
 
 
+def is_public_host(host: str) -> bool:
+    """Are all the addresses ``host`` has on the public internet (not
+    loopback, private, link-local, shared or reserved)? A name that does not
+    resolve counts as public: the request then fails with its own message."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return True
+    return all(ipaddress.ip_address(str(i[4][0]).split("%", 1)[0]).is_global for i in infos)
+
+
+def check_link(url: str, origin: str) -> None:
+    """Raise unless ``url``, a link found in ``origin`` (a feed's URL or file),
+    may be followed: to a public address, or to the host ``origin`` was
+    served from. A feed is someone else's text; it must not make digest read
+    the private network (an intranet page, a cloud metadata address) into a
+    newsletter."""
+    host = (urlsplit(url).hostname or "").lower()
+    own = (urlsplit(origin).hostname or "").lower() if is_url(origin) else ""
+    if host and host != own and not is_public_host(host):
+        raise DigestError(
+            f"{url}: {host} is not a public address, and the feed does not come from it",
+            hint="digest follows a feed's links only to public addresses or the feed's own host",
+        )
+
+
 class _WebOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects to http(s) only: a page must not send us to file: or ftp:."""
+    """Follow redirects to http(s) only: a page must not send us to file: or
+    ftp:; with an ``origin``, only where :func:`check_link` allows."""
+
+    def __init__(self, origin: str | None = None) -> None:
+        super().__init__()
+        self.origin = origin
 
     def redirect_request(
         self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
     ) -> Any:
-        if urlsplit(newurl).scheme.lower() not in SCHEMES:
-            raise DigestError(
-                f"{req.full_url}: redirected to {newurl!r}, which is not a web address",
-                hint="use the final http(s) address of the feed or page",
-            )
+        try:
+            if urlsplit(newurl).scheme.lower() not in SCHEMES:
+                raise DigestError(
+                    f"{req.full_url}: redirected to {newurl!r}, which is not a web address",
+                    hint="use the final http(s) address of the feed or page",
+                )
+            if self.origin is not None:
+                check_link(newurl, self.origin)
+        except DigestError:
+            fp.close()  # the redirect's own response is not read
+            raise
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def _opener() -> urllib.request.OpenerDirector:
+def _opener(origin: str | None = None) -> urllib.request.OpenerDirector:
     # No ProxyHandler from the environment surprises: build the usual chain
     # but with our redirect rule, and without file:/ftp:/data: handlers.
     opener = urllib.request.OpenerDirector()
@@ -63,7 +101,7 @@ def _opener() -> urllib.request.OpenerDirector:
         urllib.request.HTTPSHandler(),
         urllib.request.HTTPDefaultErrorHandler(),
         urllib.request.HTTPErrorProcessor(),
-        _WebOnlyRedirects(),
+        _WebOnlyRedirects(origin),
     ):
         opener.add_handler(handler)
     return opener
@@ -76,20 +114,25 @@ def get(
     max_bytes: int = 10_000_000,
     user_agent: str = USER_AGENT,
     accept: str = "*/*",
+    origin: str | None = None,
 ) -> Response:
     """GET ``url``: the body, at most ``max_bytes``, within ``timeout`` seconds in all.
 
     ``timeout`` bounds connecting, each read, and the whole download, so a
-    server that sends a byte now and then cannot hold the build.
+    server that sends a byte now and then cannot hold the build. ``origin``:
+    the feed ``url`` is a link of; the link and its redirects are then
+    followed only where :func:`check_link` allows.
     """
     if not is_url(url):
         raise DigestError(f"{url}: not an http(s) address", hint="give a URL starting https://")
+    if origin is not None:
+        check_link(url, origin)
     request = urllib.request.Request(
         url, headers={"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": "identity"}
     )
     deadline = time.monotonic() + timeout
     try:
-        with _opener().open(request, timeout=timeout) as resp:
+        with _opener(origin).open(request, timeout=timeout) as resp:
             data = _read(resp, url, deadline, timeout, max_bytes)
             headers: Message = resp.headers
             final = resp.geturl()

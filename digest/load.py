@@ -473,7 +473,7 @@ def _feed_documents(
             if not link:
                 return None
             try:
-                return _fetch_page(link, web)
+                return _fetch_page(link, web, origin=source)
             except DigestError as exc:
                 return exc
 
@@ -504,18 +504,23 @@ def _feed_documents(
     return docs
 
 
-def _fetch_page(url: str, web: Web) -> tuple[str, dict[str, str]]:
-    """A web page's main text and metadata (the URL it was fetched from by default)."""
-    resp = _get(url, web)
+def _fetch_page(url: str, web: Web, origin: str) -> tuple[str, dict[str, str]]:
+    """A web page's main text and metadata (the URL it was fetched from by
+    default); ``url`` is a link in the feed ``origin`` (see ``fetch.check_link``)."""
+    resp = _get(url, web, origin)
     content, meta = _page(resp.data, resp.charset, resp.content_type, url)
     meta.setdefault("url", url)
     return content, meta
 
 
-def _get(url: str, web: Web) -> Any:
+def _get(url: str, web: Web, origin: str | None = None) -> Any:
     from .fetch import get
 
-    kwargs: dict[str, Any] = {"timeout": web.timeout, "max_bytes": web.max_feed_bytes}
+    kwargs: dict[str, Any] = {
+        "timeout": web.timeout,
+        "max_bytes": web.max_feed_bytes,
+        "origin": origin,
+    }
     if web.user_agent:
         kwargs["user_agent"] = web.user_agent
     return get(url, **kwargs)

@@ -108,3 +108,24 @@ def test_redirect_within_the_web_is_followed(http_server):
 def test_only_web_addresses():
     with pytest.raises(DigestError):
         get("file:///etc/passwd")
+
+
+@pytest.mark.parametrize(
+    ("host", "public"),
+    [
+        ("127.0.0.1", False),
+        ("localhost", False),
+        ("10.1.2.3", False),
+        ("192.168.0.9", False),
+        ("169.254.169.254", False),  # cloud metadata
+        ("100.64.0.1", False),  # carrier-grade NAT
+        ("::1", False),
+        ("fd00::1", False),
+        ("8.8.8.8", True),
+        ("2001:4860:4860::8888", True),
+    ],
+)
+def test_public_hosts_are_told_from_private_ones(host, public):
+    from digest.fetch import is_public_host
+
+    assert is_public_host(host) is public

@@ -274,3 +274,52 @@ def test_count_files_sizes_the_worker_pool_without_reading(tmp_path):
     sources = [str(tmp_path / "a"), str(tmp_path / "b.txt"), "https://example.org/feed.xml"]
     assert count_files(sources) == 4
     assert count_files([str(tmp_path / "missing")]) == 1  # load() reports it
+
+
+def _feed_linking(link: str) -> bytes:
+    return f"""<rss version="2.0"><channel><title>T</title>
+    <item><title>Entry</title><link>{link}</link>
+    <description>The feed's own text.</description></item>
+    </channel></rss>""".encode()
+
+
+def test_fetch_full_does_not_follow_a_feed_file_into_the_private_network(
+    http_server, tmp_path, write
+):
+    """A feed is someone else's text: its links to loopback or private
+    addresses (an intranet page, a cloud metadata address) are not fetched
+    into the newsletter; the entry keeps the feed's text, with a warning."""
+    http_server.routes["/secret"] = (200, {"Content-Type": "text/html"}, PAGE)
+    write("f.rss", _feed_linking(http_server.url("/secret")))
+    docs, warnings = load([str(tmp_path)], web=Web(timeout=5, fetch_full=True))
+    assert http_server.requests == []
+    assert docs[0].text == "The feed's own text."
+    assert len(warnings) == 1
+    assert "full article not fetched" in warnings[0]
+    assert "127.0.0.1 is not a public address, and the feed does not come from it" in warnings[0]
+
+
+def test_fetch_full_follows_links_to_the_feeds_own_host_only(http_server):
+    """An intranet feed may link to its own server; not to another private
+    host, directly or by a redirect."""
+    port = http_server.server_port
+    http_server.routes["/page"] = (200, {"Content-Type": "text/html"}, PAGE)
+    http_server.routes["/hop"] = (302, {"Location": f"http://localhost:{port}/page"}, b"")
+    for link, seen in [
+        (http_server.url("/page"), ["/feed", "/page"]),
+        (f"http://localhost:{port}/page", ["/feed"]),
+        (http_server.url("/hop"), ["/feed", "/hop"]),
+    ]:
+        http_server.requests.clear()
+        http_server.routes["/feed"] = (
+            200,
+            {"Content-Type": "application/rss+xml"},
+            _feed_linking(link),
+        )
+        docs, warnings = load([http_server.url("/feed")], web=Web(timeout=5, fetch_full=True))
+        assert [p for p, _ in http_server.requests] == seen
+        if seen[-1] == "/page":
+            assert "main article text" in docs[0].text and warnings == ()
+        else:
+            assert docs[0].text == "The feed's own text."
+            assert "localhost is not a public address" in warnings[0]
