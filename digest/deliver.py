@@ -66,7 +66,7 @@ import markupsafe
 
 from . import message
 from .errors import DigestError
-from .ledger import Ledger, open_ledger
+from .ledger import Ledger, no_send_running, open_ledger
 from .model import Rendered
 from .recipients import Recipient, dedupe, from_args, normalize_address, parse_recipient, read_csv
 
@@ -120,13 +120,14 @@ def write_files(out: str, rendered: Rendered) -> list[Path]:
             hint="choose a writable folder with -o/--out",
         ) from exc
     try:
-        _set_mode(staging, target)
-        if target.is_dir():
-            _copy_previous(target, staging, skip=set(names))
-        for name, data in rendered.files:
-            _write_file(staging / name, data)
-        _fsync_dir(staging)
-        _swap(staging, target)
+        with no_send_running(target, out):
+            _set_mode(staging, target)
+            if target.is_dir():
+                _copy_previous(target, staging, skip=set(names))
+            for name, data in rendered.files:
+                _write_file(staging / name, data)
+            _fsync_dir(staging)
+            _swap(staging, target)
     except OSError as exc:
         raise DigestError(
             f"{out}: cannot write the digest: {_reason(exc)}; the previous digest was kept",

@@ -198,6 +198,37 @@ def open_ledger(folder: Path, readonly: bool = False) -> Iterator[Ledger]:
 
 
 @contextmanager
+def no_send_running(folder: Path, shown: str) -> Iterator[None]:
+    """Hold ``folder``'s ledger lock, if it has a ledger, while a build replaces
+    the folder; raise if a ``digest send`` holds it. A send writes its record
+    of who got the digest into the folder it started on: replacing that
+    folder under it would lose those writes, and a re-run could send twice."""
+    lock_path = folder / (LEDGER_NAME + ".lock")
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: sends take no lock either
+        yield
+        return
+    try:
+        fh = lock_path.open("r")
+    except OSError:  # no ledger lock: nothing was ever sent from here
+        yield
+        return
+    with fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise DigestError(
+                f"{shown}: a 'digest send' is sending from this folder; nothing was written",
+                hint="wait for the send to finish, or build into another folder with -o/--out",
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+@contextmanager
 def _lock(folder: Path, readonly: bool) -> Iterator[None]:
     if readonly:
         yield

@@ -750,3 +750,27 @@ def test_the_fast_personalised_copy_is_the_same_message_as_the_parsed_one(built_
 
     assert to_bytes(slow) == raw  # the two paths write the same bytes
     assert raw.isascii() and all(len(line) <= 998 for line in raw.split(b"\r\n"))
+
+
+def test_a_build_does_not_replace_a_folder_a_send_is_working_on(tmp_path):
+    """A send records who got the digest in the folder it started on; a build
+    into that folder meanwhile would swap the folder and lose the record.
+    The build stops instead (nothing written), and goes ahead once the send
+    is done."""
+    from digest.deliver import write_files
+    from digest.ledger import open_ledger
+
+    out = tmp_path / "out"
+    write_files(str(out), Rendered(files=(("digest.eml", b"issue 1"),)))
+    with open_ledger(out):  # what 'digest send' holds while it sends
+        with pytest.raises(DigestError) as err:
+            write_files(str(out), Rendered(files=(("digest.eml", b"issue 2"),)))
+        assert "a 'digest send' is sending from this folder; nothing was written" in (
+            err.value.message
+        )
+        assert "-o/--out" in (err.value.hint or "")
+        assert (out / "digest.eml").read_bytes() == b"issue 1"
+        assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging left behind
+    write_files(str(out), Rendered(files=(("digest.eml", b"issue 2"),)))
+    assert (out / "digest.eml").read_bytes() == b"issue 2"
+    assert (out / "send-ledger.sqlite").is_file()  # the ledger is carried over
