@@ -112,13 +112,14 @@ YEARS = range(1900, 2101)  # a four-digit number outside this is not a year we d
 
 
 WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
+ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:['.-][A-Za-z0-9]+)*")  # the same, in ASCII text
 
 
 # Each block is asked about its words several times (is it navigation, a
 # label, a call to action, a repeat?): the words are found once.
 @lru_cache(maxsize=4096)
 def words(text: str) -> tuple[str, ...]:
-    return tuple(WORD.findall(text))
+    return tuple((ASCII_WORD if text.isascii() else WORD).findall(text))
 
 
 @lru_cache(maxsize=4096)

@@ -124,3 +124,20 @@ def test_content_stems_drop_stop_words_and_stem_the_rest():
         stemmer("de")("krankenhäuser"),
         stemmer("de")("ärzte"),
     ]
+
+
+def test_ascii_text_is_split_into_the_same_words_by_the_fast_pattern():
+    """ASCII text takes a faster pattern; it must find exactly the words the
+    general one finds (underscores, apostrophes, dots and hyphens included)."""
+    import random
+
+    from digest import clean, nlp
+
+    rng = random.Random(3)
+    alphabet = "aZ9_'.- \n,;!?\"()xQ7"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert text.isascii()
+        assert nlp.words(text) == tuple(nlp._WORD.findall(text))
+        clean.words.cache_clear()
+        assert clean.words(text) == tuple(clean.WORD.findall(text))
