@@ -822,7 +822,7 @@ def _reasons(
     pull = values * lex
     if d:
         share = values / space.lex_scale[rows] * space.emb_scale[rows]
-        step = 256
+        step = 64  # articles at a time: their words x dimensions stay a few MB
         for lo in range(0, n, step):
             a, b = np.searchsorted(rows, [lo, lo + step])
             along = np.einsum("ij,ij->i", space.vectors[cols[a:b]], emb[rows[a:b]])
