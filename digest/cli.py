@@ -52,6 +52,8 @@ class DigestGroup(click.Group):
         except DigestError as exc:
             if _debug(ctx):
                 raise
+            for line in exc.warnings:
+                warn(line)
             for line in exc.details:
                 click.echo(f"error: {line}", err=True)
             click.echo(f"error: {exc.message}", err=True)

@@ -3,7 +3,9 @@
 The core raises :class:`DigestError` for every expected failure (bad input,
 bad config, delivery problems); ``cli.py`` catches it in one place and prints
 ``error: <message>`` and, when given, ``hint: <hint>`` on stderr. ``details``
-are further problems (say, every warning under ``--strict``), one line each.
+are further problems (say, every warning under ``--strict``), one line each;
+``warnings``, set by a stage that fails after others warned, are printed
+first, as warnings.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ class DigestError(Exception):
         self.message = message
         self.hint = hint
         self.details = details  # one line per underlying problem, printed before message
+        # what went wrong but was not fatal before this (a build's warnings
+        # when it fails late): printed first, as warnings
+        self.warnings: tuple[str, ...] = ()
 
     def __reduce__(self) -> tuple[type[DigestError], tuple[str, str | None]]:
         # keep the hint when the error crosses from a worker process

@@ -48,6 +48,8 @@ _ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z0-9]+)*")
 
 def _words_in(text: str) -> list[str]:
     return (_ASCII_WORD if text.isascii() else _WORD).findall(text)
+
+
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
 
 

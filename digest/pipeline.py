@@ -573,6 +573,24 @@ def build(
     single_threaded_blas()
     window = window or Window()
     articles, warnings = collect(config, sources, config.build.jobs, progress, window)
+    try:
+        return _build_rest(config, articles, warnings, window, archive)
+    except DigestError as exc:
+        # the problems found along the way still concern the user (unless
+        # they are the error's own details already: --strict)
+        if not exc.details:
+            exc.warnings = tuple(warnings) + exc.warnings
+        raise
+
+
+def _build_rest(
+    config: Config,
+    articles: list[Article],
+    warnings: list[str],
+    window: Window,
+    archive: Archive | None,
+) -> BuildResult:
+    """:func:`build` after collecting: select, dedupe, group, render, check."""
     # imported here, after summarizing (see tail_imports)
     from . import archive as archives
     from .check import check_files
@@ -655,5 +673,9 @@ def build_to(
         files.append((archives.ARCHIVE_FILE, data))
     # One swap of the whole folder: out/ holds the previous issue or this one,
     # never the digest of one and the archive of the other.
-    deliver.write_files(out, Rendered(files=tuple(files)))
+    try:
+        deliver.write_files(out, Rendered(files=tuple(files)))
+    except DigestError as exc:
+        exc.warnings = result.warnings + exc.warnings
+        raise
     return result

@@ -628,6 +628,22 @@ def test_a_template_with_an_undefined_variable(project):
     unchanged(project)
 
 
+def test_a_build_that_fails_late_still_shows_the_warnings_before_it(project):
+    """A skipped file is still news when the build then fails (here on a
+    template): the warning comes first, then the error, and out/ is kept."""
+    add(project, "nul.txt")
+    (project / "tpl").mkdir()
+    (project / "tpl" / "digest.txt.j2").write_text("{{ digest.subtitle }}\n", encoding="utf-8")
+    result = run("build", "articles", "--templates", "tpl")
+    assert result.exit_code == 1
+    lines = stderr_lines(result)
+    assert lines[0].startswith("warning: articles/nul.txt: binary file, not text; skipped")
+    assert lines[1].startswith("error: ") and "'subtitle'" in lines[1]
+    assert lines[2].startswith("hint: ")
+    unchanged(project)
+    no_traceback(result)
+
+
 # --- CLI and disk ------------------------------------------------------------
 
 
