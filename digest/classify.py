@@ -680,17 +680,6 @@ class _Centroids:
             )
         return out
 
-    def weights(self, i: int, t: int, cols: IntArray, values: FloatArray) -> FloatArray:
-        """Theme ``t``'s centroid, as article ``i`` sees it, at the columns ``cols``."""
-        import numpy as np
-
-        norm, _, sdot = (float(x[i]) for x in self.parts(t))
-        if norm < 1e-9:
-            return np.asarray(self.seed[t, cols], dtype=float)
-        s = self.sums[t, cols] - (values if self.assigned[i] == t else 0.0)
-        scale = math.sqrt(max(1 + FEEDBACK**2 + 2 * FEEDBACK * sdot / norm, 1e-12))
-        return np.asarray((self.seed[t, cols] + FEEDBACK * s / norm) / scale)
-
 
 @dataclass(frozen=True)
 class Result:
@@ -769,9 +758,10 @@ def _reasons(
     the two centroids), at most :data:`REASONS`, strongest first (ties: in
     alphabetical order).
 
-    Worked out for all articles at once, over the nonzero weights, a few
-    hundred articles at a time (the semantic part multiplies each word's
-    vector by its article's centroid difference)."""
+    Worked out for all articles at once, over their nonzero weights (the
+    semantic part, each word's vector times its article's centroid
+    difference, 64 articles at a time). The centroids are those of
+    :class:`_Centroids`, each as its article sees it."""
     import numpy as np
 
     k = matrix.shape[1]
