@@ -157,7 +157,9 @@ def similar_pairs(texts: Sequence[Collection[int]]) -> list[tuple[int, int]]:
     # Most shingles occur in one text only and can pair nothing: a count by
     # the low bits of the hash (linear) finds those alone in their bucket,
     # which are left out before sorting (the costly part) what remains.
-    buckets = 1 << max(10, (4 * len(hashes)).bit_length())
+    # (4 buckets a shingle, at most 4M: 32 MB of counts, then the filter
+    # just lets more through)
+    buckets = 1 << min(22, max(10, (4 * len(hashes)).bit_length()))
     low = (hashes & (buckets - 1)).astype(np.intp)
     shared = np.bincount(low, minlength=buckets)[low] > 1
     hashes, owner = hashes[shared], owner[shared]
