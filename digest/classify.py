@@ -22,12 +22,15 @@ How an article finds its theme:
 4. Profiles. Each theme starts as a profile of its name and keywords (both
    weighted up), description and ``examples`` (articles that belong).
 5. Re-centring. Articles are scored against the profiles; each theme then
-   moves towards the articles it attracted: its centroid becomes
-   ``unit(seed + unit(sum of those articles))``, as in Rocchio feedback or
+   moves towards the articles it attracted, as in Rocchio feedback or
    seeded k-means, for :data:`ROUNDS` rounds or until nothing changes. An
-   article is left out of its own theme's sum, so a first mistake can be
-   undone. This is what lets a theme given five keywords recognise articles
-   that use none of them.
+   article's score for a theme becomes the mean of its fit with the
+   theme's profile, counted as :data:`PRIOR` articles, and its cosines with
+   the theme's articles: a theme backed by few articles stays near its
+   profile, and attracting many articles does not raise a theme's scores
+   (see :class:`_Centroids`). An article is left out of its own theme, so
+   a first mistake can be undone. This is what lets a theme given five
+   keywords recognise articles that use none of them.
 6. Decision. The best score wins (the theme listed first wins a tie). The
    article's fit with the winner's own profile (before re-centring) decides
    "Other": below the threshold it goes there, and it moves no theme, so a
@@ -70,7 +73,7 @@ KEYWORD_WEIGHT = 2.0
 DOC_LENGTH = 400  # words in a typical article, for the background df model
 UNKNOWN_CENTIBELS = 750  # a word the background table lacks: rarer than all listed
 ROUNDS = 10  # re-centring rounds (most batches settle in two or three)
-FEEDBACK = 1.0  # weight of the attracted articles' mean against the seed profile
+PRIOR = 10.0  # a theme's own profile counts as this many of its articles (see _Centroids)
 SEMANTIC = 0.3  # share of the word-vector cosine in a score (the rest: tf-idf)
 REASONS = 5  # words shown per article
 DATA = Path(__file__).resolve().parent / "data"
@@ -626,8 +629,23 @@ def _members(matrix: FloatArray, fit: FloatArray, threshold: float) -> IntArray:
 
 @dataclass(frozen=True)
 class _Centroids:
-    """Each theme's centroid as seen by each article: ``unit(seed + FEEDBACK * unit(S'))``,
-    ``S'`` the sum of the articles the theme attracted, the article itself left out.
+    """Each theme as seen by each article: the mean of its own profile,
+    counted as :data:`PRIOR` articles, and the articles it attracted, the
+    article itself left out. An article's score for a theme is then
+
+        ``(PRIOR * a . seed + sum of a . b over those articles b) / (PRIOR + m)``
+
+    with ``m`` the number of those articles: its fit with the theme's
+    profile and its mean similarity to the theme's other articles, weighed
+    by how many articles back the mean (a credibility-weighted estimate).
+
+    Two things follow. A theme backed by one or two articles of a batch stays
+    near its profile, so one wrong member cannot drag the others after it;
+    one backed by many moves towards its articles. And a theme is not
+    favoured for having attracted many articles: the cosine with a
+    normalised sum of articles grows with their number for any article
+    (each shares a little with all), so themes that happened to attract
+    many in a small batch outscored the rest; a mean does not grow.
 
     Leaving the article out matters in small batches: otherwise an article
     always looks like the theme it was put in, and a first mistake is never
@@ -636,32 +654,26 @@ class _Centroids:
     """
 
     seed: FloatArray  # themes x vocab, unit rows
-    sums: FloatArray  # themes x vocab
+    sums: FloatArray  # themes x vocab: the sum of each theme's articles
     assigned: IntArray  # theme index per article, -1 for none
     base: FloatArray  # articles x themes: a_i . seed_k
     attract: FloatArray  # articles x themes: a_i . S_k
 
     @cached_property
-    def _parts(self) -> list[tuple[FloatArray, FloatArray, FloatArray]]:
+    def _parts(self) -> list[tuple[IntArray, FloatArray]]:
         import numpy as np
 
         out = []
         for t in range(self.base.shape[1]):
             own = self.assigned[: len(self.base)] == t
-            m = float(self.sums[t] @ self.sums[t])
-            r = float(self.seed[t] @ self.sums[t])
-            p = self.attract[:, t]
-            norm = np.sqrt(np.maximum(np.where(own, m - 2 * p + 1, m), 0.0))
-            # A theme whose only member is the article has no others: its
-            # norm is then 0 up to rounding (1 - 2 + 1), which must not pass
-            # for a direction. Count the others instead of trusting it.
             others = int(np.count_nonzero(self.assigned == t)) - own
-            norm = np.where(others > 0, norm, 0.0)
-            out.append((norm, np.where(own, p - 1, p), np.where(own, r - self.base[:, t], r)))
+            # the article's own row is unit length: a_i . a_i = 1
+            out.append((others, np.where(own, self.attract[:, t] - 1.0, self.attract[:, t])))
         return out
 
-    def parts(self, t: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Per article: |S'|, a_i . S', seed . S' for theme ``t``."""
+    def parts(self, t: int) -> tuple[IntArray, FloatArray]:
+        """Per article: how many other articles back theme ``t``, and the
+        sum of the article's dot products with them."""
         return self._parts[t]
 
     def scores(self) -> FloatArray:
@@ -669,15 +681,11 @@ class _Centroids:
 
         out = np.empty_like(self.base)
         for t in range(self.base.shape[1]):
-            norm, dot, sdot = self.parts(t)
-            empty = norm < 1e-9
-            safe = np.where(empty, 1.0, norm)
-            f = np.where(empty, 0.0, FEEDBACK)
-            au = np.where(empty, 0.0, dot / safe)
-            su = np.where(empty, 0.0, sdot / safe)
-            out[:, t] = (self.base[:, t] + f * au) / np.sqrt(
-                np.maximum(1 + f * f + 2 * f * su, 1e-12)
-            )
+            others, dot = self.parts(t)
+            # with no other article the score is the fit itself, not a
+            # rounding of it (nor of "the theme's articles without this one")
+            mean = (PRIOR * self.base[:, t] + dot) / (PRIOR + others)
+            out[:, t] = np.where(others > 0, mean, self.base[:, t])
         return out
 
 
@@ -735,7 +743,8 @@ def score(
     base = space.scores(seed)  # cosine with the seed profiles
     matrix = base
     assigned = np.where(fixed == -2, _members(base, base, threshold), fixed)
-    cents = _Centroids(seed, np.zeros_like(seed), assigned, base, np.zeros_like(base))
+    none = np.full_like(assigned, -1)  # before re-centring: every theme its own profile
+    cents = _Centroids(seed, np.zeros_like(seed), none, base, np.zeros_like(base))
     for _ in range(ROUNDS if len(themes) > 1 or members else 0):
         sums = np.array([space.sum(assigned == k) for k in range(len(themes))])
         cents = _Centroids(seed, sums, assigned, base, space.scores(sums))
@@ -777,29 +786,27 @@ def _reasons(
 
     def centroid(t: IntArray) -> tuple[FloatArray, FloatArray]:
         """Per weight, theme ``t[row]``'s centroid as its article sees it at the
-        weight's word; and per article, the centroid's semantic part."""
-        norm = np.empty(n)
-        sdot = np.empty(n)
+        weight's word: ``(PRIOR * seed + the other articles' sum) / (PRIOR + m)``,
+        the profile alone when no other article backs it (see
+        :class:`_Centroids`); and per article, the centroid's semantic part."""
+        others = np.empty(n)
         for theme in range(k):
             at = t == theme
-            parts = cents.parts(theme)
-            norm[at], sdot[at] = parts[0][:n][at], parts[2][:n][at]
-        empty = norm < 1e-9
-        safe = np.where(empty, 1.0, norm)
-        scale = np.sqrt(np.maximum(1 + FEEDBACK**2 + 2 * FEEDBACK * sdot / safe, 1e-12))
+            others[at] = cents.parts(theme)[0][:n][at]
+        alone = others == 0
         own = (cents.assigned[:n] == t).astype(float)  # the article is in its own sum
         tr = t[rows]
-        lex_sum = cents.sums[tr, cols] - values * own[rows]
         lex = np.where(
-            empty[rows],
+            alone[rows],
             cents.seed[tr, cols],
-            (cents.seed[tr, cols] + FEEDBACK * lex_sum / safe[rows]) / scale[rows],
+            (PRIOR * cents.seed[tr, cols] + cents.sums[tr, cols] - values * own[rows])
+            / (PRIOR + others[rows]),
         )
-        emb_sum = cents.sums[t, v:] - space.emb[:n] * own[:, None]
         emb = np.where(
-            empty[:, None],
+            alone[:, None],
             cents.seed[t, v:],
-            (cents.seed[t, v:] + FEEDBACK * emb_sum / safe[:, None]) / scale[:, None],
+            (PRIOR * cents.seed[t, v:] + cents.sums[t, v:] - space.emb[:n] * own[:, None])
+            / (PRIOR + others[:, None]),
         )
         return lex, emb
 

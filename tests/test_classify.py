@@ -124,6 +124,28 @@ def test_recentring_pulls_in_articles_that_use_none_of_the_keywords():
     assert "referee" in derby.reasons or "striker" in derby.reasons
 
 
+def test_a_theme_that_attracted_more_of_the_batch_does_not_take_a_better_fit():
+    # A club's finances: shares, a bank loan, profits. It fits Money and not
+    # Sport, but it shares its transfer talk with a football story, and Sport
+    # attracted four of the batch's six articles against Money's one. Scored
+    # against a normalised sum of those four, Sport used to come out on top,
+    # and as the article does not fit Sport it ended in "Other".
+    club = article(
+        "Club sells shares to fund a striker",
+        "The club sold shares and took a bank loan to pay the transfer fee for the "
+        "striker. Profits from the stadium sale covered the rest of the fee.",
+    )
+    transfer = article(
+        "Record transfer fee for a striker",
+        "The club paid a record transfer fee for the striker. The fee agreed with the "
+        "selling club beats the record set last summer for a player.",
+    )
+    out = classify([BANKING[0], club, transfer, *FOOTBALL], THEMES, 0.05, "Other")
+    assert [a.theme for a in out] == ["Money", "Money"] + ["Sport"] * 4
+    scores = dict(out[1].scores)
+    assert scores["Money"] > scores["Sport"]
+
+
 def test_a_batch_of_one_is_classified_as_in_a_larger_batch():
     """Background term statistics: a small batch does not collapse the weights."""
     alone = [classify([a], THEMES, 0.05, "Other")[0].theme for a in FOOTBALL[:1] + BANKING[:1]]
