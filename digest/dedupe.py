@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 import zlib
 from collections.abc import Collection, Sequence
 from pathlib import PurePosixPath
@@ -67,19 +68,30 @@ def canonical_url(url: str) -> str:
 _MIX = 0x100000001B3
 
 
+def _folded(word: str) -> bytes:
+    """A word as shingles compare it: the typographic variants of a copy (’
+    for ', a ligature, full-width letters) are the same word."""
+    if word.isascii():
+        return word.encode()
+    return unicodedata.normalize("NFKC", word).casefold().replace("’", "'").encode()
+
+
 def shingles(words: Sequence[str], size: int = SHINGLE) -> Prints:
     """The word ``size``-grams of ``words`` as distinct 64-bit numbers, sorted.
 
     Each word is hashed with crc32 (the same number in every process, unlike
     ``hash()``, which is salted per process: a build takes shingles in worker
     processes), and a shingle's number combines its words' numbers
-    polynomially, for all shingles at once."""
+    polynomially, for all shingles at once. Words are compared after folding
+    typographic variants (see :func:`_folded`)."""
     import numpy as np
 
     n = len(words) - size + 1
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
-    h = np.fromiter(map(zlib.crc32, map(str.encode, words)), np.uint64, len(words))
+    # (ASCII words need no folding: the usual case, hashed as they are)
+    key = str.encode if "".join(words).isascii() else _folded
+    h = np.fromiter(map(zlib.crc32, map(key, words)), np.uint64, len(words))
     mix = np.uint64(_MIX)
     acc = h[:n].copy()
     for k in range(1, size):

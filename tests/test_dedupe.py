@@ -76,6 +76,22 @@ def test_near_identical_text_is_one_item_the_fullest_copy_leads():
     assert out[0].date == dt.date(2024, 11, 12)  # the undated lead takes its copy's date
 
 
+def test_copies_that_differ_only_in_typography_are_one_item():
+    """A feed's copy and the page often differ in apostrophes (’ or '),
+    ligatures (ﬁ) or full-width characters; the words are the same."""
+    plain = (
+        "The clinic's first year didn't go as planned, but the staff wasn't "
+        "discouraged: they'd find funding, and the region's families wouldn't wait. "
+        "It's now the province's busiest clinic, and the ministry's plan is to open "
+        "two more before the year's end, in the districts that can't reach a hospital."
+    )
+    fancy = plain.replace("'", "’").replace("fi", "ﬁ").replace("clinic", "ｃｌｉｎｉｃ")
+    a = article("Clinic's first year", plain, source="page.html")
+    b = article("Clinic’s first year", fancy, source="feed.rss#1")
+    assert len(dedupe([a, b])) == 1
+    assert len(dedupe([a, article("Another story", OTHER, source="other.txt")])) == 2
+
+
 def test_different_stories_stay_apart():
     out = dedupe([article("A", STORY), article("B", OTHER), article("C", "Short one. Two.")])
     assert len(out) == 3 and all(not a.also_in for a in out)
