@@ -37,6 +37,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from .errors import DigestError
 
@@ -203,39 +204,22 @@ def no_send_running(folder: Path, shown: str) -> Iterator[None]:
     the folder; raise if a ``digest send`` holds it. A send writes its record
     of who got the digest into the folder it started on: replacing that
     folder under it would lose those writes, and a re-run could send twice."""
-    lock_path = folder / (LEDGER_NAME + ".lock")
     try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: sends take no lock either
-        yield
-        return
-    try:
-        fh = lock_path.open("r")
+        fh = (folder / (LEDGER_NAME + ".lock")).open("r")
     except OSError:  # no ledger lock: nothing was ever sent from here
         yield
         return
-    with fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise DigestError(
-                f"{shown}: a 'digest send' is sending from this folder; nothing was written",
-                hint="wait for the send to finish, or build into another folder with -o/--out",
-            ) from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    busy = DigestError(
+        f"{shown}: a 'digest send' is sending from this folder; nothing was written",
+        hint="wait for the send to finish, or build into another folder with -o/--out",
+    )
+    with _held(fh, busy):
+        yield
 
 
 @contextmanager
 def _lock(folder: Path, readonly: bool) -> Iterator[None]:
     if readonly:
-        yield
-        return
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: no lock, the ledger still works
         yield
         return
     lock_path = folder / (LEDGER_NAME + ".lock")
@@ -246,14 +230,29 @@ def _lock(folder: Path, readonly: bool) -> Iterator[None]:
             f"{lock_path}: cannot create the ledger lock: {exc.strerror or exc}",
             hint="check that the digest folder is writable",
         ) from exc
+    busy = DigestError(
+        f"{folder}: another 'digest send' is working on this digest",
+        hint="wait for it to finish; running two at once could send twice",
+    )
+    with _held(fh, busy):
+        yield
+
+
+@contextmanager
+def _held(fh: IO[str], busy: DigestError) -> Iterator[None]:
+    """An exclusive lock on the open lock file ``fh`` (closed afterwards), or
+    ``busy`` raised when another process holds it. Without ``fcntl`` (not
+    POSIX) nothing is locked: sends and builds take no lock there."""
     with fh:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            raise DigestError(
-                f"{folder}: another 'digest send' is working on this digest",
-                hint="wait for it to finish; running two at once could send twice",
-            ) from exc
+            raise busy from exc
         try:
             yield
         finally:
