@@ -129,7 +129,12 @@ def _add(bag: Bag, stems: Sequence[str], weight: float = 1.0) -> Bag:
 def article_counts(article: Article, forms: Forms | None = None) -> Bag:
     """The article's stems: the title counts :data:`TITLE_WEIGHT` times.
     ``forms``, when given, counts the words behind the stems."""
-    bag, seen = _counted(article.title, article.body, article.language)
+    key = (article.title, article.body, article.language)
+    if forms is None:
+        known = _KNOWN.get(key)
+        if known is not None:
+            return dict(known)
+    bag, seen = _count(*key)
     if forms is not None:
         forms.update(seen)  # counted in C: ``seen`` is the words, not their counts
     return dict(bag)
@@ -137,51 +142,32 @@ def article_counts(article: Article, forms: Forms | None = None) -> Bag:
 
 # A build counts each article in the worker process that summarizes it (see
 # :func:`counted`) and hands the counts to :func:`remember`; classify then
-# finds them here instead of counting again.
+# finds them here instead of counting again. (Only the counts: the words
+# behind them are for ``digest themes``, which counts in its own process.)
 COUNTS_KEPT = 2048  # articles whose counts are remembered
 # (stem -> weight, the lower-case words of title and body in order)
 Counted = tuple[Bag, tuple[str, ...]]
-_KNOWN: dict[tuple[str, str, str], Counted] = {}
+_KNOWN: dict[tuple[str, str, str], Bag] = {}
 _EMBEDDED: dict[tuple[str, str, str], FloatArray] = {}
 
 
 def counted(article: Article) -> Counted:
     """(stem -> weight, the lower-case words in order) of the article; see ``article_counts``."""
-    return _counted(article.title, article.body, article.language)
+    return _count(article.title, article.body, article.language)
 
 
-def remember(
-    article: Article,
-    counts: Counted,
-    embedding: FloatArray | None = None,
-    stems: Mapping[str, str] | None = None,
-) -> None:
-    """Keep ``counts`` and ``embedding`` (from :func:`counted` and
-    :func:`embed`, perhaps in another process) for classify; ``stems``
-    (from :func:`stems_of`) tells this process the stems of the words
-    behind the counts without stemming them again."""
+def remember(article: Article, bag: Bag, embedding: FloatArray | None = None) -> None:
+    """Keep ``bag`` and ``embedding`` (from :func:`counted` and :func:`embed`,
+    perhaps in another process) for classify."""
     if len(_KNOWN) < COUNTS_KEPT:
         key = (article.title, article.body, article.language)
-        _KNOWN[key] = counts
+        _KNOWN[key] = bag
         if embedding is not None:
             _EMBEDDED[key] = embedding
-        if stems:
-            _term_cache(article.language).update(stems)
-
-
-def stems_of(counts: Counted, language: str) -> dict[str, str]:
-    """word -> stem ("" for a non-term) for the words behind ``counts``."""
-    cache = _term_cache(language)
-    return {w: cache[w] for w in dict.fromkeys(counts[1])}
 
 
 def _embedded(article: Article) -> FloatArray | None:
     return _EMBEDDED.get((article.title, article.body, article.language))
-
-
-def _counted(title: str, body: str, language: str) -> Counted:
-    known = _KNOWN.get((title, body, language))
-    return known if known is not None else _count(title, body, language)
 
 
 @lru_cache(maxsize=COUNTS_KEPT)
@@ -703,13 +689,16 @@ def score(
     themes: Sequence[Theme],
     examples: Mapping[str, Sequence[Article]] | None = None,
     threshold: float = 0.0,
+    explain: bool = True,
 ) -> Result:
     """Score every article against every theme, re-centring on the batch.
 
     Only articles whose fit with their best theme's own profile reaches
     ``threshold`` move that theme, so a batch about something else does not
     drag the themes after it. Articles with a front matter theme, and the
-    themes' examples, count for their theme from the start.
+    themes' examples, count for their theme from the start. ``explain``:
+    also find the words that decided each article (``digest themes`` shows
+    them; a build does not, and saves the time).
     """
     import numpy as np
 
@@ -721,7 +710,7 @@ def score(
     members = [
         (k, article_counts(e)) for k, t in enumerate(themes) for e in examples.get(t.name, ())
     ]
-    forms: Forms = Counter()
+    forms: Forms | None = Counter() if explain else None
     bags = [article_counts(a, forms) for a in articles] + [b for _, b in members]
     embedded = [_embedded(a) if a.language == language else None for a in articles]
     space = build_space(bags, seeds, language, shared=seeds, embedded=embedded)
@@ -755,6 +744,8 @@ def score(
         assigned = again
 
     matrix, base = matrix[:n], base[:n]
+    if forms is None:
+        return Result(matrix=matrix, fit=base, reasons=tuple(() for _ in range(n)))
     reasons = _reasons(n, space, cents, matrix, _surface(forms, {a.language for a in articles}))
     return Result(matrix=matrix, fit=base, reasons=reasons)
 
@@ -852,15 +843,17 @@ def classify(
     threshold: float,
     other: str,
     examples: Mapping[str, Sequence[Article]] | None = None,
+    explain: bool = True,
 ) -> tuple[Article, ...]:
     """Each article with ``theme``, ``theme_score``, ``scores`` and ``reasons`` set.
 
     ``examples`` maps a theme's name to its loaded example articles.
-    Front matter ``theme:`` wins over the scores.
+    Front matter ``theme:`` wins over the scores. ``explain=False`` leaves
+    ``reasons`` empty (see :func:`score`).
     """
     if not articles:
         return ()
-    result = score(articles, themes, examples, threshold)
+    result = score(articles, themes, examples, threshold, explain)
     names = [t.name for t in themes]
     out = []
     for i, article in enumerate(articles):

@@ -26,7 +26,7 @@ from .summarize import get_summarizer, summarize, warm_up
 
 if TYPE_CHECKING:
     from .archive import Archive
-    from .classify import Counted
+    from .classify import Bag
     from .dedupe import Prints
 
 # The later stages (dedupe, classify, render, check, deliver, archive) are
@@ -209,9 +209,8 @@ class Features:
     """What dedupe and classify will ask of an article, worked out by the
     worker that summarized it (the parent would otherwise do it alone, later)."""
 
-    counts: Counted
-    stems: dict[str, str]  # word -> stem, for the words behind the counts
-    shingles: Prints
+    bag: Bag  # stem -> weight (classify)
+    shingles: Prints  # (dedupe)
 
 
 @dataclass(frozen=True)
@@ -234,13 +233,10 @@ class SummaryJob:
             article = summarize(article, self.summarizer, self.sentences, self.max_sentences)
         if not self.features:
             return article, None
-        from .classify import counted, stems_of
+        from .classify import counted
         from .dedupe import fingerprint
 
-        lang = article.language
-        counts = counted(article)
-        features = Features(counts, stems_of(counts, lang), fingerprint(article))
-        return article, features
+        return article, Features(counted(article)[0], fingerprint(article))
 
     def wanted(self, article: Article) -> bool:
         """Will ``select`` keep ``article``? (The same test, made early.)"""
@@ -266,10 +262,10 @@ def remember(results: Sequence[tuple[Article, Features | None]]) -> None:
     done = [(a, f) for a, f in results if f is not None]
     for language in dict.fromkeys(a.language for a, _ in done):
         group = [(a, f) for a, f in done if a.language == language]
-        embedded = classify.embed_many([f.counts[0] for _, f in group], language)
+        embedded = classify.embed_many([f.bag for _, f in group], language)
         for k, (article, features) in enumerate(group):
             vector = embedded[k] if embedded is not None else None
-            classify.remember(article, features.counts, vector, features.stems)
+            classify.remember(article, features.bag, vector)
             dedupe.remember(article, features.shingles)
 
 
@@ -521,13 +517,17 @@ def load_examples(config: Config) -> tuple[dict[str, tuple[Article, ...]], list[
     return examples, warnings
 
 
-def assign_themes(config: Config, articles: Sequence[Article]) -> tuple[list[Article], list[str]]:
-    """Classify ``articles`` against the config's themes and examples."""
+def assign_themes(
+    config: Config, articles: Sequence[Article], explain: bool = True
+) -> tuple[list[Article], list[str]]:
+    """Classify ``articles`` against the config's themes and examples;
+    ``explain``: also find each article's deciding words (``digest themes``)."""
     examples, warnings = load_examples(config)
     cc = config.classify
     from .classify import classify
 
-    return list(classify(articles, config.themes, cc.threshold, cc.other, examples)), warnings
+    out = classify(articles, config.themes, cc.threshold, cc.other, examples, explain)
+    return list(out), warnings
 
 
 def themes(
@@ -602,7 +602,8 @@ def _build_rest(
     articles, period_warnings = select(articles, window)
     warnings += period_warnings
     articles = dedupe(articles)
-    articles, example_warnings = assign_themes(config, articles)
+    # (the deciding words are for ``digest themes``: no output of a build shows them)
+    articles, example_warnings = assign_themes(config, articles, explain=False)
     forget_features()
     warnings += example_warnings
     sections = group(articles, config.themes, config.classify.other)

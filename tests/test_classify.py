@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 
 import pytest
 
@@ -212,6 +213,17 @@ def test_ties_go_to_the_theme_listed_first():
 def test_same_input_same_output():
     arts = FOOTBALL + BANKING + BAKING
     assert classify(arts, THEMES, 0.05, "Other") == classify(arts, THEMES, 0.05, "Other")
+
+
+def test_a_build_skips_the_deciding_words_and_nothing_else():
+    # a build shows no deciding words and does not look for them; the themes
+    # and scores must be those ``digest themes`` explains
+    arts = FOOTBALL + BANKING + BAKING
+    explained = classify(arts, THEMES, 0.05, "Other")
+    plain = classify(arts, THEMES, 0.05, "Other", explain=False)
+    assert all(a.reasons for a in explained if a.theme != "Other")
+    assert all(a.reasons == () for a in plain)
+    assert [replace(a, reasons=()) for a in explained] == list(plain)
 
 
 def test_examples_define_a_theme_without_keywords():
