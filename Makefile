@@ -21,8 +21,8 @@ digest: $(VENV)/.installed
 	$(VENV)/bin/digest build seeds -o out
 
 lint: $(VENV)/.test-installed
-	$(PY) -m ruff check digest tests $(wildcard bench)
-	$(PY) -m ruff format --check digest tests $(wildcard bench)
+	$(PY) -m ruff check digest tests $(wildcard bench) $(wildcard tools)
+	$(PY) -m ruff format --check digest tests $(wildcard bench) $(wildcard tools)
 	$(PY) -m mypy digest
 
 test: lint

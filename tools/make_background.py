@@ -42,9 +42,7 @@ def table(language: str) -> list[tuple[str, int]]:
             continue
         s = stem(word.lower())
         freq[s] = freq.get(s, 0.0) + f
-    return sorted(
-        (s, round(-100 * math.log10(f))) for s, f in freq.items() if f >= MIN_FREQUENCY
-    )
+    return sorted((s, round(-100 * math.log10(f))) for s, f in freq.items() if f >= MIN_FREQUENCY)
 
 
 def main(languages: list[str]) -> None:
