@@ -131,3 +131,61 @@ def test_theme_bounds_vote_among_neighbours_and_misses_are_listed(root, capsys):
     assert "1 of them are missed by every bound" in out
     # the one article every bound misses was scored once in the one (b) run of 7
     assert f"would reach {1 - 1 / 7:.3f}" in out
+
+
+def test_extraction_reads_mercury_assertions_and_scores_a_page(root, tmp_path):
+    import io
+    import tarfile
+
+    extraction = _module(root, "extraction")
+    test_js = """
+    describe('x', () => {
+      beforeAll(() => {
+        url =
+          'https://example.org/2016/a' + "-story";
+        const html = fs.readFileSync('./fixtures/example.org/1.html');
+      });
+      it('t', async () => { assert.equal(title, `Storm \\u2018closes\\u2019 airport`); });
+      it('a', async () => { assert.equal(author, 'Jane Doe and John Roe'); });
+      it('d', async () => { assert.equal(date_published, '2016-11-29T02:26:06.000Z'); });
+      it('c', async () => {
+        assert.equal(
+          first13,
+          'Photo: Staff A winter storm closed the city airport on Sunday, stranding travellers'
+        );
+      });
+    });
+    """
+    page = (
+        "<html><head><title>Storm ‘closes’ airport - Example News</title></head><body>"
+        "<article><h1>Storm ‘closes’ airport</h1><p>By Jane Doe and John Roe</p>"
+        "<p>A winter storm closed the city airport on Sunday, stranding travellers for a "
+        "night. Snow ploughs worked through the night to clear the two runways.</p>"
+        "<p>The airport expects to reopen on Monday morning, its director said, once "
+        "the last of the snow has been cleared away from the taxiways and aprons.</p>"
+        "</article></body></html>"
+    )
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in (
+            ("package/src/extractors/custom/example.org/index.test.js", test_js.encode()),
+            ("package/fixtures/example.org/1.html", page.encode()),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    path = tmp_path / "m.tgz"
+    path.write_bytes(buf.getvalue())
+    (p,) = extraction.mercury_pages(extraction.members(path))
+    assert p.extra["url"] == "https://example.org/2016/a-story"
+    assert p.title == "Storm ‘closes’ airport"
+    assert p.author == "Jane Doe and John Roe"
+    assert p.published.isoformat() == "2016-11-29T02:26:06+00:00"
+    outcome = extraction.read(p, tmp_path)
+    assert not outcome.error
+    # the expected opening starts with a photo credit that cleaning drops
+    assert extraction.opening_at(outcome.body, p.opening) == 0
+    assert extraction.names("By Jane Doe - Apr 16, 2015") == {"jane doe"}
+    assert extraction.names(p.author) == {"jane doe", "john roe"}
+    table = extraction.report([outcome], show_misses=False)
+    assert "mercury" in table and "1/1" in table
