@@ -323,3 +323,31 @@ def test_fetch_full_follows_links_to_the_feeds_own_host_only(http_server):
         else:
             assert docs[0].text == "The feed's own text."
             assert "localhost is not a public address" in warnings[0]
+
+
+def test_a_page_the_precise_extraction_rejects_is_read_in_balanced_mode(tmp_path, monkeypatch):
+    # On some layouts (link-dense study texts, pages of many small blocks)
+    # trafilatura's precision mode finds no article at all; the page must
+    # still be read rather than skipped as "no article text".
+    import trafilatura
+
+    real = trafilatura.extract
+    modes = []
+
+    def picky(text, **options):
+        modes.append(options.get("favor_precision", False))
+        return None if options.get("favor_precision") else real(text, **options)
+
+    monkeypatch.setattr(trafilatura, "extract", picky)
+    page = tmp_path / "study.html"
+    page.write_text(
+        "<html><head><title>Reading notes</title></head><body><article><h1>Reading notes</h1>"
+        + "<p>The lawyer describes his chambers and the two copyists already employed there, "
+        "each of whom works well for half of the day and badly for the other half.</p>" * 3
+        + "</article></body></html>",
+        encoding="utf-8",
+    )
+    docs, warnings = load([str(page)])
+    assert modes == [True, False]
+    assert not warnings
+    assert "two copyists" in docs[0].text
