@@ -364,6 +364,78 @@ def _byline(text: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+# --- authors as page metadata gives them ------------------------------------
+
+# Words that follow a name in a byline widget and are not part of it: links
+# ("View author archive", "More stories by ...", "Twitter Email"), then the
+# words that start a job title ("Senior Politics Editor", "Contributor").
+# (a link word alone at the end may be a surname: "Jamie Read" stays)
+_AUTHOR_LINKS = re.compile(
+    r"\s+(?:(?:view|more|get|follow|read|see)\s+\S.*"
+    r"|(?:twitter|facebook|e-?mail|rss|instagram|linkedin)\b.*)$",
+    re.I,
+)
+_ROLE_WORDS = frozenset(
+    """senior chief deputy associate assistant managing executive contributing staff special
+    contributor correspondent reporter editor writer columnist producer""".split()
+)
+_DATE_WORDS = frozenset(MONTHS) | frozenset(
+    """monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur
+    thurs fri sat sun updated published posted on at am pm""".split()
+)
+_NOT_NAMES = frozenset("username user admin administrator guest anonymous".split())
+_MAIL_TAIL = frozenset("com org net".split())
+
+
+def _date_word(token: str) -> bool:
+    t = token.lower().strip(".,")
+    return t in _DATE_WORDS or t.isdigit()
+
+
+def tidy_author(raw: str) -> str | None:
+    """The names in an author field scraped from a page, without what byline
+    widgets glue to them: "Oli Coleman View author archive" -> "Oli Coleman",
+    "Sam Stein Senior Politics Editor" -> "Sam Stein", "Cindy Mangomini
+    December" -> "Cindy Mangomini"; a part that is no name at all
+    ("January", "Username", "F") is dropped. Several authors stay apart
+    with "; "."""
+    kept = []
+    for part in re.split(r"\s*[;|]\s*", " ".join(raw.split())):
+        tokens = part.split()
+        cut = _AUTHOR_LINKS.sub("", part).split()
+        if len(cut) >= 2:  # a name is left before the links
+            tokens = cut
+        for k in (3, 2):  # "Jack Mirkinson Jack Mirkinson is an editor"
+            if len(tokens) >= 2 * k and tokens[:k] == tokens[k : 2 * k]:
+                tokens = tokens[:k]
+        for k, t in enumerate(tokens):
+            if k >= 1 and t in ("is", "was", "has"):  # the start of a bio
+                tokens = tokens[:k]
+                break
+        # a date after a full name ("Theresa May" keeps hers)
+        while len(tokens) > 2 and _date_word(tokens[-1]):
+            tokens.pop()
+        for k, t in enumerate(tokens):
+            if k >= 2 and t.lower().strip(".,") in _ROLE_WORDS:
+                tokens = tokens[:k]
+                break
+        # a handle: "Margaret Talev margarettalev"
+        if len(tokens) >= 3 and "".join(tokens[:-1]).lower() == tokens[-1]:
+            tokens.pop()
+        name = " ".join(tokens).strip(" ,-–—:")
+        letters = [c for c in name if c.isalpha()]
+        if (
+            len(letters) < 2
+            or name.lower() in _NOT_NAMES
+            or tokens[-1].lower() in _MAIL_TAIL
+            or all(map(_date_word, tokens))
+        ):
+            continue
+        if name not in kept:
+            kept.append(name)
+    return "; ".join(kept) or None
+
+
 # Characters that are never text: C0/C1 controls (but tab and newline),
 # surrogates, and the explicit bidi embeddings/overrides that can make a
 # title display as something else ("Trojan source").
@@ -446,6 +518,8 @@ def clean(doc: Document) -> Article:
         early = k < 3
         last = k == len(body) - 1
         if not (early or last) or (ends_sentence(b) and not BYLINE_BY.match(b)):
+            continue
+        if normalize(b) == norm_title:  # the headline again, not a byline
             continue
         a, p = _byline(b)
         if a and not author and (early or BYLINE_BY.match(b) or p):

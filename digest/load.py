@@ -186,9 +186,78 @@ def load_html(text: str, source: str) -> tuple[str, dict[str, str]]:
             f"{source}: no article text found in this HTML page",
             hint="save the article page itself, not an index or a login page",
         )
+    if "author" in meta:
+        from .clean import tidy_author
+
+        author = tidy_author(meta["author"])
+        if author:
+            meta["author"] = author
+        else:
+            del meta["author"]
+    title = page_title(meta.get("title"), text, meta.get("source"))
+    if title:
+        meta["title"] = title
     if "title" in meta:
         content = meta["title"] + "\n\n" + content
     return content, meta
+
+
+_TITLE_ELEMENT = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
+_SITE_SEPARATOR = re.compile(r"\s+(?:[|·»:]|::|[-–—]{1,2})\s+")
+_SITE_SEPARATOR_END = re.compile(r"\s+(?:[|·»:]|::|[-–—]{1,2})\s*$")
+
+
+def page_title(found: str | None, page: str, site: str | None = None) -> str | None:
+    """The headline: ``found`` (trafilatura's pick), unless it is short and
+    has no word in common with the page's own ``<title>``, which then gives
+    it, less the site name.
+
+    A page without social metadata can lead trafilatura to a box's heading
+    ("Most Popular", "Join the Discussion"), while the ``<title>`` element
+    names the article: "Sofía Vergara and Nick Loeb's embryo drama taking a
+    detour | Page Six". (``bench/extraction.py``.)
+    """
+    import html
+
+    m = _TITLE_ELEMENT.search(page[:200_000])
+    own = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", m.group(1))).split()) if m else ""
+    own = _without_site(own, site)
+    if not found:
+        return own or None
+    from .nlp import stop_words
+
+    stops = stop_words("en")
+    ours = [w for w in _title_words(found) if w not in stops]
+    theirs = _title_words(own)
+    if len(theirs) < 3 or len(theirs) < len(ours) or len(ours) > BOX_HEADING_WORDS:
+        return found
+    # not one word in common (stop words aside): a heading of something else
+    return own if not any(w in theirs for w in ours) else found
+
+
+# A box's heading is short ("Most Popular", "Got Feedback? Click Here to Join
+# the Discussion"); a longer headline that differs from the <title> is more
+# likely the article's own, SEO titles being written apart from headlines.
+BOX_HEADING_WORDS = 5
+
+
+def _title_words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _without_site(title: str, site: str | None) -> str:
+    """``title`` less a trailing site name: the part after the last separator
+    when it is the site's name, or short (four words at most) beside a
+    longer rest ("... uniform - AOL News")."""
+    parts = _SITE_SEPARATOR.split(title)
+    if len(parts) < 2:
+        return title
+    last = _title_words(parts[-1])
+    rest = _SITE_SEPARATOR_END.sub("", title[: len(title) - len(parts[-1])])
+    longer = len(_title_words(rest)) > len(last)
+    if longer and ((site and last == _title_words(site)) or len(last) <= 4):
+        return rest
+    return title
 
 
 LOADERS: dict[str, tuple[str, Loader]] = {

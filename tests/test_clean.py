@@ -4,8 +4,9 @@ import datetime as dt
 
 import pytest
 
-from digest.clean import clean, find_date, repeated
+from digest.clean import clean, find_date, repeated, tidy_author
 from digest.load import load
+from digest.model import Document
 
 SEED_TITLES = {
     "000": "Global Leaders Gather for Shanghai 21st Century International Medical Forum",
@@ -177,3 +178,46 @@ def test_repeated_stays_fast_on_huge_texts():
     drop = repeated(blocks)
     assert time.monotonic() - started < 10
     assert {5, 19990} <= drop
+
+
+@pytest.mark.parametrize(
+    ("raw", "tidy"),
+    [
+        ("Oli Coleman View author archive Get author RSS feed", "Oli Coleman"),
+        ("Jeremy Herron More stories by Jeremy Herron", "Jeremy Herron"),
+        ("Alyssa Newcomb Twitter Email", "Alyssa Newcomb"),
+        ("Sam Stein Senior Politics Editor", "Sam Stein"),
+        ("Steve Gillman Contributor", "Steve Gillman"),
+        ("Cindy Mangomini December", "Cindy Mangomini"),
+        ("Nathan Willis March 25, 2015", "Nathan Willis"),
+        ("Jack Mirkinson Jack Mirkinson is an editor", "Jack Mirkinson"),
+        ("Margaret Talev margarettalev", "Margaret Talev"),
+        ("Mike Cason; Mcason Com", "Mike Cason"),
+        ("Julia Carrie Wong; Sam Levin", "Julia Carrie Wong; Sam Levin"),
+        # no name at all: no author rather than "By January"
+        ("Wednesday January", None),
+        ("Dec", None),
+        ("Username", None),
+        ("F", None),
+        # names that look like the words it removes stay whole
+        ("Theresa May", "Theresa May"),
+        ("Jamie Read", "Jamie Read"),
+        ("AOL Staff", "AOL Staff"),
+        ("José Álvarez de la Vega", "José Álvarez de la Vega"),
+    ],
+)
+def test_author_fields_from_pages_lose_what_byline_widgets_add(raw, tidy):
+    assert tidy_author(raw) == tidy
+
+
+def test_a_headline_repeated_in_the_body_is_not_taken_for_a_byline():
+    # "X for Y" reads like "Jane Doe for Example News"; a headline can too
+    doc = Document(
+        source="pencil.html",
+        kind="html",
+        text="New tablets expected in early 2017.\n\nPencil Rumored for March of 2017\n\n"
+        "Apple may introduce a second pencil in March, according to reports from its "
+        "suppliers in Asia.",
+        meta=(("title", "Pencil Rumored for March of 2017"),),
+    )
+    assert clean(doc).author is None

@@ -343,7 +343,8 @@ def test_a_page_the_precise_extraction_rejects_is_read_in_balanced_mode(tmp_path
     page.write_text(
         "<html><head><title>Reading notes</title></head><body><article><h1>Reading notes</h1>"
         + "<p>The lawyer describes his chambers and the two copyists already employed there, "
-        "each of whom works well for half of the day and badly for the other half.</p>" * 3
+        "each of whom works well for half of the day and badly for the other half.</p>"
+        * 3
         + "</article></body></html>",
         encoding="utf-8",
     )
@@ -351,3 +352,30 @@ def test_a_page_the_precise_extraction_rejects_is_read_in_balanced_mode(tmp_path
     assert modes == [True, False]
     assert not warnings
     assert "two copyists" in docs[0].text
+
+
+def test_a_box_heading_is_not_the_title_the_title_element_is(tmp_path):
+    # Without social metadata, trafilatura can take a sidebar's heading for
+    # the headline; the <title> element (less the site name) names the article
+    body = (
+        "<p>The regional council approved the new cross-border clinic on Tuesday, "
+        "after two years of talks between the hospitals on both sides.</p>" * 4
+    )
+    page = tmp_path / "clinic.html"
+    page.write_text(
+        "<html><head><title>Council approves cross-border clinic | Example News</title></head>"
+        f"<body><div class='story'>{body}</div><aside><h2>Most Popular</h2><ul>"
+        "<li><a href='/a'>Another story</a></li></ul></aside></body></html>",
+        encoding="utf-8",
+    )
+    from digest.load import page_title
+
+    assert (
+        page_title("Most Popular", page.read_text(), None) == "Council approves cross-border clinic"
+    )
+    # a real headline that the <title> words differently stays
+    longer = "For the holidays, let us all get behind the conversation-starter tee shirt"
+    assert page_title(longer, "<title>Designer statement shirts - Shop</title>") == longer
+    assert page_title("Clinic opens", "<title>Example News</title>") == "Clinic opens"
+    docs, _ = load([str(page)])
+    assert docs[0].get("title") != "Most Popular"
