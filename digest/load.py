@@ -197,9 +197,58 @@ def load_html(text: str, source: str) -> tuple[str, dict[str, str]]:
     title = page_title(meta.get("title"), text, meta.get("source"))
     if title:
         meta["title"] = title
+    day = page_date(meta.get("date"), text)
+    if day:
+        meta["date"] = day
     if "title" in meta:
         content = meta["title"] + "\n\n" + content
     return content, meta
+
+
+# The publication date as a page states it for machines: schema.org's
+# datePublished (JSON-LD or microdata) or Open Graph's article:published_time.
+_PUBLISHED = re.compile(
+    r"\"datePublished\"\s*:\s*\"(?P<ld>\d{4}-\d\d-\d\d)"
+    r"|<[^>]*(?:itemprop|property|name)\s*=\s*[\"'](?:datePublished|article:published_time)[\"']"
+    r"[^>]*(?:content|datetime)\s*=\s*[\"'](?P<attr>\d{4}-\d\d-\d\d)"
+    r"|<[^>]*(?:content|datetime)\s*=\s*[\"'](?P<before>\d{4}-\d\d-\d\d)[^\"']*[\"'][^>]*"
+    r"(?:itemprop|property|name)\s*=\s*[\"'](?:datePublished|article:published_time)[\"']",
+    re.I,
+)
+_MACHINE_DATE = re.compile(r"<time\b[^>]*\bdatetime\s*=\s*[\"'](\d{4}-\d\d-\d\d)", re.I)
+
+
+def page_date(found: str | None, page: str) -> str | None:
+    """The publication day (ISO): the page's own machine-readable
+    ``datePublished`` when it has one, else ``found`` (trafilatura's guess,
+    which can read a printed "10/04/16" day-first, or take an issue or
+    update date), set right when a ``<time datetime>`` of the page shows
+    the same day and month the other way round."""
+    import datetime as dt
+
+    head = page[:500_000]
+    m = _PUBLISHED.search(head)
+    if m:
+        stated = m.group("ld") or m.group("attr") or m.group("before")
+        try:
+            return dt.date.fromisoformat(stated).isoformat()
+        except ValueError:
+            pass
+    if not found:
+        return None
+    try:
+        day = dt.date.fromisoformat(found[:10])
+    except ValueError:
+        return found
+    if day.day <= 12 and day.day != day.month:
+        for stated in _MACHINE_DATE.findall(head):
+            try:
+                other = dt.date.fromisoformat(stated)
+            except ValueError:
+                continue
+            if (other.year, other.month, other.day) == (day.year, day.day, day.month):
+                return other.isoformat()
+    return found
 
 
 _TITLE_ELEMENT = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)

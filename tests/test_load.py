@@ -379,3 +379,20 @@ def test_a_box_heading_is_not_the_title_the_title_element_is(tmp_path):
     assert page_title("Clinic opens", "<title>Example News</title>") == "Clinic opens"
     docs, _ = load([str(page)])
     assert docs[0].get("title") != "Most Popular"
+
+
+def test_the_page_own_publication_date_wins_and_a_day_first_misreading_is_undone():
+    from digest.load import page_date
+
+    ld = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2016-11-28T05:00:00Z"}</script>'
+    micro = '<time itemprop="datePublished" content="2016-11-28">December 5, 2016 issue</time>'
+    og = '<meta property="article:published_time" content="2016-11-28T05:00:00+00:00">'
+    for page in (ld, micro, og):
+        assert page_date("2016-12-05", page) == "2016-11-28"
+    # "10/04/16" printed, read day-first; the <time> element says October 4
+    printed = '<time datetime="2016-10-04T05:29-0400">10/04/16 05:29 PM EDT</time>'
+    assert page_date("2016-04-10", printed) == "2016-10-04"
+    # nothing to go on: trafilatura's date stays, and so does an unrelated one
+    assert page_date("2016-04-10", "<p>No dates here.</p>") == "2016-04-10"
+    assert page_date("2016-04-10", '<time datetime="2016-04-11">') == "2016-04-10"
+    assert page_date(None, "<p>No dates here.</p>") is None
