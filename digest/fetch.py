@@ -48,7 +48,7 @@ def is_public_host(host: str) -> bool:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         return True
-    return all(ipaddress.ip_address(str(i[4][0]).split("%", 1)[0]).is_global for i in infos)
+    return all(_is_global(str(i[4][0])) for i in infos)
 
 
 def check_link(url: str, origin: str) -> None:
@@ -60,10 +60,14 @@ def check_link(url: str, origin: str) -> None:
     host = (urlsplit(url).hostname or "").lower()
     own = (urlsplit(origin).hostname or "").lower() if is_url(origin) else ""
     if host and host != own and not is_public_host(host):
-        raise DigestError(
-            f"{url}: {host} is not a public address, and the feed does not come from it",
-            hint="digest follows a feed's links only to public addresses or the feed's own host",
-        )
+        raise _not_followed(url, host)
+
+
+def _not_followed(url: str, host: str) -> DigestError:
+    return DigestError(
+        f"{url}: {host} is not a public address, and the feed does not come from it",
+        hint="digest follows a feed's links only to public addresses or the feed's own host",
+    )
 
 
 class _WebOnlyRedirects(urllib.request.HTTPRedirectHandler):
@@ -91,14 +95,98 @@ class _WebOnlyRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+def _is_global(address: str) -> bool:
+    return ipaddress.ip_address(address.split("%", 1)[0]).is_global
+
+
+def _checked_connection(own: str, url: str) -> Any:
+    """A ``socket.create_connection`` for http.client that connects only to
+    addresses :func:`check_link` allows, checking the very addresses it
+    connects to. Checking a name before the request is not enough: a name
+    can resolve to a public address for the check and to a private one a
+    moment later, for the connection (DNS rebinding)."""
+
+    def connect(
+        address: tuple[str, int],
+        timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+        source_address: tuple[str, int] | None = None,
+    ) -> socket.socket:
+        host, port = address
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        if host.lower() != own and not all(_is_global(str(i[4][0])) for i in infos):
+            raise _not_followed(url, host)
+        error: OSError | None = None
+        for family, kind, proto, _, sockaddr in infos:
+            sock = socket.socket(family, kind, proto)
+            try:
+                if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+                    sock.settimeout(timeout)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                error = exc
+                sock.close()
+        raise error or OSError(f"{host}: no address to connect to")
+
+    return connect
+
+
+def _direct(req: Any) -> bool:
+    """Does ``req`` go straight to its server (no proxy between)? Only then
+    is the address connected to the server's own."""
+    return not getattr(req, "_tunnel_host", None) and req.host == urlsplit(req.full_url).netloc
+
+
+class _CheckedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, own: str) -> None:
+        super().__init__()
+        self.own = own
+
+    def http_open(self, req: Any) -> Any:
+        if not _direct(req):
+            return super().http_open(req)
+        connect = _checked_connection(self.own, req.full_url)
+
+        def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+            conn = http.client.HTTPConnection(host, **kwargs)
+            conn._create_connection = connect  # type: ignore[attr-defined]
+            return conn
+
+        return self.do_open(connection, req)
+
+
+class _CheckedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, own: str) -> None:
+        super().__init__()
+        self.own = own
+
+    def https_open(self, req: Any) -> Any:
+        if not _direct(req):
+            return super().https_open(req)
+        connect = _checked_connection(self.own, req.full_url)
+
+        def connection(host: str, **kwargs: Any) -> http.client.HTTPSConnection:
+            conn = http.client.HTTPSConnection(host, **kwargs)
+            conn._create_connection = connect  # type: ignore[attr-defined]
+            return conn
+
+        return self.do_open(connection, req, context=self._context)  # type: ignore[attr-defined]
+
+
 def _opener(origin: str | None = None) -> urllib.request.OpenerDirector:
     # No ProxyHandler from the environment surprises: build the usual chain
     # but with our redirect rule, and without file:/ftp:/data: handlers.
+    # Following a feed's links (``origin``), connections are made only to
+    # addresses check_link allows (through a proxy, the proxy resolves the
+    # name: only the check before the request applies).
+    own = (urlsplit(origin).hostname or "").lower() if origin and is_url(origin) else ""
     opener = urllib.request.OpenerDirector()
     for handler in (
         urllib.request.ProxyHandler(),
-        urllib.request.HTTPHandler(),
-        urllib.request.HTTPSHandler(),
+        _CheckedHTTP(own) if origin is not None else urllib.request.HTTPHandler(),
+        _CheckedHTTPS(own) if origin is not None else urllib.request.HTTPSHandler(),
         urllib.request.HTTPDefaultErrorHandler(),
         urllib.request.HTTPErrorProcessor(),
         _WebOnlyRedirects(origin),

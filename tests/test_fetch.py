@@ -129,3 +129,35 @@ def test_public_hosts_are_told_from_private_ones(host, public):
     from digest.fetch import is_public_host
 
     assert is_public_host(host) is public
+
+
+def test_links_over_https_reach_the_feeds_own_host_with_its_certificate_checked(
+    http_server, tmp_path, monkeypatch
+):
+    """Following a feed's links, HTTPS connects through digest's address
+    check and still verifies the certificate for the host name."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    http_server.routes["/page"] = (200, {"Content-Type": "text/html"}, b"<p>inside</p>")
+    http_server.socket = context.wrap_socket(http_server.socket, server_side=True)
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    port = http_server.server_port
+    url = f"https://localhost:{port}/page"
+    resp = get(url, timeout=5, origin=f"https://localhost:{port}/feed.xml")
+    assert resp.data == b"<p>inside</p>"
+    # the same private host, linked from elsewhere: refused before connecting
+    with pytest.raises(DigestError, match="localhost is not a public address"):
+        get(url, timeout=5, origin="https://feeds.example.org/feed.xml")
+    # the certificate is for "localhost": reached as 127.0.0.1, it is refused
+    with pytest.raises(DigestError, match="certificate"):
+        get(f"https://127.0.0.1:{port}/page", timeout=5, origin=f"https://127.0.0.1:{port}/f")

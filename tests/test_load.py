@@ -325,6 +325,35 @@ def test_fetch_full_follows_links_to_the_feeds_own_host_only(http_server):
             assert "localhost is not a public address" in warnings[0]
 
 
+def test_fetch_full_checks_the_address_it_connects_to_not_only_the_name(
+    http_server, tmp_path, write, monkeypatch
+):
+    """DNS rebinding: a name that resolves to a public address when checked
+    and to a private one when connected must not reach the private one.
+    (The name service is the one part simulated: the server is real.)"""
+    import socket
+
+    real = socket.getaddrinfo
+    port = http_server.server_port
+    asked: list[str] = []
+
+    def rebinding(host, *args, **kwargs):
+        if host != "rebind.example":
+            return real(host, *args, **kwargs)
+        asked.append(host)
+        address = "93.184.216.34" if len(asked) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    http_server.routes["/secret"] = (200, {"Content-Type": "text/html"}, PAGE)
+    write("f.rss", _feed_linking(f"http://rebind.example:{port}/secret"))
+    docs, warnings = load([str(tmp_path)], web=Web(timeout=5, fetch_full=True))
+    assert len(asked) == 2  # checked, then connected: the second answer is refused
+    assert http_server.requests == []
+    assert docs[0].text == "The feed's own text."
+    assert "rebind.example is not a public address" in warnings[0]
+
+
 def test_a_page_the_precise_extraction_rejects_is_read_in_balanced_mode(tmp_path, monkeypatch):
     # On some layouts (link-dense study texts, pages of many small blocks)
     # trafilatura's precision mode finds no article at all; the page must
