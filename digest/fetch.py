@@ -139,6 +139,19 @@ def _direct(req: Any) -> bool:
     return not getattr(req, "_tunnel_host", None) and req.host == urlsplit(req.full_url).netloc
 
 
+def _checked(conn_class: Any, own: str, url: str) -> Any:
+    """``conn_class`` (an http.client connection) connecting through
+    :func:`_checked_connection`."""
+    connect = _checked_connection(own, url)
+
+    def connection(host: str, **kwargs: Any) -> Any:
+        conn = conn_class(host, **kwargs)
+        conn._create_connection = connect
+        return conn
+
+    return connection
+
+
 class _CheckedHTTP(urllib.request.HTTPHandler):
     def __init__(self, own: str) -> None:
         super().__init__()
@@ -147,14 +160,7 @@ class _CheckedHTTP(urllib.request.HTTPHandler):
     def http_open(self, req: Any) -> Any:
         if not _direct(req):
             return super().http_open(req)
-        connect = _checked_connection(self.own, req.full_url)
-
-        def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
-            conn = http.client.HTTPConnection(host, **kwargs)
-            conn._create_connection = connect  # type: ignore[attr-defined]
-            return conn
-
-        return self.do_open(connection, req)
+        return self.do_open(_checked(http.client.HTTPConnection, self.own, req.full_url), req)
 
 
 class _CheckedHTTPS(urllib.request.HTTPSHandler):
@@ -165,13 +171,7 @@ class _CheckedHTTPS(urllib.request.HTTPSHandler):
     def https_open(self, req: Any) -> Any:
         if not _direct(req):
             return super().https_open(req)
-        connect = _checked_connection(self.own, req.full_url)
-
-        def connection(host: str, **kwargs: Any) -> http.client.HTTPSConnection:
-            conn = http.client.HTTPSConnection(host, **kwargs)
-            conn._create_connection = connect  # type: ignore[attr-defined]
-            return conn
-
+        connection = _checked(http.client.HTTPSConnection, self.own, req.full_url)
         return self.do_open(connection, req, context=self._context)  # type: ignore[attr-defined]
 
 
