@@ -397,8 +397,8 @@ def tidy_author(raw: str) -> str | None:
     widgets glue to them: "Oli Coleman View author archive" -> "Oli Coleman",
     "Sam Stein Senior Politics Editor" -> "Sam Stein", "Cindy Mangomini
     December" -> "Cindy Mangomini"; a part that is no name at all
-    ("January", "Username", "F") is dropped. Several authors stay apart
-    with "; "."""
+    ("January", "Username", "F") is dropped. Several authors are listed
+    with ", " between them."""
     kept = []
     for part in re.split(r"\s*[;|]\s*", " ".join(raw.split())):
         tokens = part.split()
@@ -433,7 +433,7 @@ def tidy_author(raw: str) -> str | None:
             continue
         if name not in kept:
             kept.append(name)
-    return "; ".join(kept) or None
+    return ", ".join(kept) or None
 
 
 # Characters that are never text: C0/C1 controls (but tab and newline),

@@ -116,7 +116,7 @@ def parse_feed(data: bytes, source: str, content_type: str | None = None) -> lis
         when = item.get("published_parsed") or item.get("updated_parsed")
         if when:
             meta["date"] = dt.date(when.tm_year, when.tm_mon, when.tm_mday).isoformat()
-        author = html_to_text(str(item.get("author") or ""))
+        author = entry_author(item)
         if author:
             meta["author"] = author
         source_title = (item.get("source") or {}).get("title")
@@ -127,6 +127,20 @@ def parse_feed(data: bytes, source: str, content_type: str | None = None) -> lis
             meta["language"] = language
         entries.append(Entry(text=entry_text(item), meta=tuple(sorted(meta.items())), link=link))
     return entries
+
+
+def entry_author(item: Any) -> str:
+    """The entry's authors by name (", " between them). RSS 2.0 writes an
+    author as an e-mail address with the name in brackets
+    ("jane@example.org (Jane Doe)"): the name is shown, never the address;
+    an address alone gives no author."""
+    names = [html_to_text(str(a.get("name") or "")) for a in item.get("authors") or []]
+    names = [n for n in names if n and "@" not in n]
+    if not names:
+        raw = html_to_text(str(item.get("author") or ""))
+        if raw and "@" not in raw:
+            names = [raw]
+    return ", ".join(dict.fromkeys(names))
 
 
 def entry_text(item: Any) -> str:

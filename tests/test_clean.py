@@ -193,7 +193,7 @@ def test_repeated_stays_fast_on_huge_texts():
         ("Jack Mirkinson Jack Mirkinson is an editor", "Jack Mirkinson"),
         ("Margaret Talev margarettalev", "Margaret Talev"),
         ("Mike Cason; Mcason Com", "Mike Cason"),
-        ("Julia Carrie Wong; Sam Levin", "Julia Carrie Wong; Sam Levin"),
+        ("Julia Carrie Wong; Sam Levin", "Julia Carrie Wong, Sam Levin"),
         # no name at all: no author rather than "By January"
         ("Wednesday January", None),
         ("Dec", None),

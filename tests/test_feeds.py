@@ -77,3 +77,24 @@ def test_feed_without_entries_is_an_error():
     with pytest.raises(DigestError) as err:
         parse_feed(b"<rss version='2.0'><channel><title>T</title></channel></rss>", "e.rss")
     assert "no entries" in err.value.message
+
+
+def test_an_author_is_shown_by_name_never_by_address():
+    # RSS 2.0's <author> is an e-mail address, the name in brackets; Atom
+    # may list several authors
+    rss = b"""<rss version="2.0"><channel><title>News</title>
+    <item><title>One</title><author>jane.doe@example.org (Jane Doe)</author>
+    <description>Text one.</description></item>
+    <item><title>Two</title><author>press@example.org</author>
+    <description>Text two.</description></item>
+    <item><title>Three</title><author>John Roe</author>
+    <description>Text three.</description></item>
+    </channel></rss>"""
+    authors = [dict(e.meta).get("author") for e in parse_feed(rss, "f.rss")]
+    assert authors == ["Jane Doe", None, "John Roe"]
+    atom = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>News</title>
+    <entry><title>Both</title><id>x</id><updated>2024-01-02T00:00:00Z</updated>
+    <author><name>Ana Lima</name><email>ana@example.org</email></author>
+    <author><name>Wei Chen</name></author><summary>Text.</summary></entry></feed>"""
+    (entry,) = parse_feed(atom, "f.atom")
+    assert dict(entry.meta)["author"] == "Ana Lima, Wei Chen"
