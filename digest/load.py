@@ -94,6 +94,10 @@ def load_markdown(text: str, source: str) -> tuple[str, dict[str, str]]:
                 continue
             if value is None:
                 continue
+            # several authors, as static site generators write them
+            if name == "author" and _names_list(value):
+                meta[name] = ", ".join(str(v).strip() for v in value if str(v).strip())
+                continue
             if isinstance(value, (dict, list, set, tuple, bytes)):
                 problems.append(
                     f"{source}: front matter '{name}' must be a single value, "
@@ -105,6 +109,10 @@ def load_markdown(text: str, source: str) -> tuple[str, dict[str, str]]:
             meta[WARNINGS_KEY] = "\n".join(problems)
         text = text[m.end() :]
     return _strip_markdown(text), meta
+
+
+def _names_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
 
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")

@@ -1001,3 +1001,27 @@ def test_any_bytes_load_or_are_refused_with_a_warning(tmp_path, data, suffix):
     for doc in docs:
         article = clean(doc)
         assert all("\x00" not in p for p in article.paragraphs)
+
+
+def test_front_matter_may_list_several_authors(project):
+    # static site generators write several authors as a list; a list of
+    # mappings is still refused with a warning
+    (project / "articles" / "two.md").write_text(
+        '---\ntitle: Clinic opens\nauthor: ["Ana Lima", "Wei Chen"]\n---\n'
+        "The new clinic opened on Tuesday. Doctors from both countries work there.\n",
+        encoding="utf-8",
+    )
+    (project / "articles" / "nested.md").write_text(
+        "---\ntitle: Ward reopens\nauthor: [{name: Ana}]\n---\n"
+        "The ward reopened on Monday after the works. Patients return this week.\n",
+        encoding="utf-8",
+    )
+    result = run("build", "articles")
+    assert result.exit_code == 0
+    assert stderr_lines(result) == [
+        "warning: articles/nested.md: front matter 'author' must be a single value, not a list; "
+        "ignored",
+    ]
+    found = items(built(project))
+    assert found["two.md"]["author"] == "Ana Lima, Wei Chen"
+    assert found["nested.md"]["author"] is None
