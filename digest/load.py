@@ -158,6 +158,17 @@ def _strip_markdown(text: str) -> str:
 
 def load_html(text: str, source: str) -> tuple[str, dict[str, str]]:
     """An HTML page: main text and metadata extracted with trafilatura."""
+    import warnings
+
+    # The libraries under trafilatura warn through Python's warnings about
+    # what they meet in pages ("tzname CST identified but not understood"):
+    # printed on stderr, that is noise about someone else's markup.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _extract_html(text, source)
+
+
+def _extract_html(text: str, source: str) -> tuple[str, dict[str, str]]:
     import trafilatura
 
     options: dict[str, Any] = {
@@ -487,10 +498,16 @@ def iter_load(
     warnings: list[str],
     max_bytes: int = 2_000_000,
     web: Web | None = None,
+    defer_pages: bool = False,
 ) -> Iterator[Document]:
     """:func:`load` one document at a time (a build hands them to its workers
     as they are read); warnings are appended to ``warnings``. A missing path
-    is an error before anything is read or fetched."""
+    is an error before anything is read or fetched.
+
+    ``defer_pages``: an HTML file is read and decoded but its article not
+    extracted (the slow part of loading: about 50 ms a page): it comes as a
+    document of kind :data:`PAGE`, for :func:`finish` to complete where the
+    work is done (a build's worker processes)."""
     from .fetch import is_url
 
     web = web or Web()
@@ -498,7 +515,30 @@ def iter_load(
     # Each path is expanded once, up front: a missing path is an error before
     # anything is read or fetched.
     expanded = {src: iter_files([src]) for src in sources if not is_url(src)}
-    return _iter_load(sources, expanded, warnings, max_bytes, web)
+    return _iter_load(sources, expanded, warnings, max_bytes, web, defer_pages)
+
+
+PAGE = "html-page"  # Document.kind of an HTML file whose article is not extracted yet
+
+
+def finish(doc: Document) -> tuple[Document | None, tuple[str, ...]]:
+    """``doc`` loaded in full when :func:`iter_load` deferred it (else as it
+    is), and the warnings; ``None`` when it turns out not to be an article,
+    the warning then saying why and that it was skipped."""
+    if doc.kind != PAGE:
+        return doc, ()
+    warnings: list[str] = []
+    try:
+        content, meta = load_html(doc.text, doc.source)
+        meta = check_meta(meta, doc.source, warnings)
+        if not content.strip():
+            raise DigestError(f"{doc.source}: empty article", hint="add text or remove the file")
+    except DigestError as exc:
+        return None, (*warnings, _skipped(exc))
+    loaded = Document(
+        source=doc.source, text=content, kind="html", meta=tuple(sorted(meta.items()))
+    )
+    return loaded, tuple(warnings)
 
 
 def _iter_load(
@@ -507,6 +547,7 @@ def _iter_load(
     warnings: list[str],
     max_bytes: int,
     web: Web,
+    defer_pages: bool = False,
 ) -> Iterator[Document]:
     from .fetch import is_url
 
@@ -536,7 +577,9 @@ def _iter_load(
                 continue
             kind, loader = entry
             try:
-                doc = _load_one(path, source, kind, loader, max_bytes, warnings)
+                doc = _load_one(
+                    path, source, kind, loader, max_bytes, warnings, defer_pages and kind == "html"
+                )
             except DigestError as exc:
                 warnings.append(_skipped(exc))
                 continue
@@ -719,7 +762,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def _load_one(
-    path: Path, source: str, kind: str, loader: Loader, max_bytes: int, warnings: list[str]
+    path: Path,
+    source: str,
+    kind: str,
+    loader: Loader,
+    max_bytes: int,
+    warnings: list[str],
+    defer: bool = False,
 ) -> Document:
     try:
         with path.open("rb") as fh:
@@ -748,6 +797,8 @@ def _load_one(
     if controls > max(8, len(text[:100_000]) // 20):
         raise DigestError(f"{source}: binary file, not text", hint="remove it from the sources")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if defer:  # read and checked; the article is extracted by finish()
+        return Document(source=source, text=text, kind=PAGE)
     content, meta = loader(text, source)
     meta = check_meta(meta, source, warnings)
     if not content.strip():

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .clean import clean, parse_date
 from .config import Config
 from .errors import DigestError
-from .load import Web, count_files, iter_load, load, read_archive
+from .load import Web, count_files, finish, iter_load, load, read_archive
 from .model import Article, Digest, Document, Rendered, Section
 from .nlp import SUMY_LANGUAGES, Tokenizer
 from .period import Window, issue_key, select
@@ -213,6 +213,11 @@ class Features:
     shingles: Prints  # (dedupe)
 
 
+# What a worker hands back for a document: the summarized article (None when
+# the document turned out not to be one), its features, and warnings.
+Done = tuple[Article | None, Features | None, tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class SummaryJob:
     """What a worker needs to turn a loaded document into a summarized article."""
@@ -223,20 +228,24 @@ class SummaryJob:
     window: Window = field(default_factory=Window)  # dates kept; other articles need no summary
     features: bool = False  # also work out the article's Features
 
-    def __call__(self, doc: Document) -> tuple[Article, Features | None]:
-        article = clean(doc)
+    def __call__(self, doc: Document) -> Done:
+        loaded, notes = finish(doc)  # a web page's article is extracted here
+        if loaded is None:
+            return None, None, notes
+        article = clean(loaded)
         if not self.wanted(article):
-            return article, None  # outside the window, or undated with one: ``select`` drops it
+            # outside the window, or undated with one: ``select`` drops it
+            return article, None, notes
         if article.language not in SUMY_LANGUAGES:
             article = keep_whole(article, self.max_sentences)
         else:
             article = summarize(article, self.summarizer, self.sentences, self.max_sentences)
         if not self.features:
-            return article, None
+            return article, None, notes
         from .classify import counted
         from .dedupe import fingerprint
 
-        return article, Features(counted(article)[0], fingerprint(article))
+        return article, Features(counted(article)[0], fingerprint(article)), notes
 
     def wanted(self, article: Article) -> bool:
         """Will ``select`` keep ``article``? (The same test, made early.)"""
@@ -313,6 +322,7 @@ def prepare(
     progress: Progress | None = None,
     idle: Callable[[], object] | None = None,
     workers: Workers | None = None,
+    warnings: list[str] | None = None,
 ) -> list[Article]:
     """Clean and summarize every document, in input order, on up to ``jobs`` processes.
 
@@ -322,15 +332,17 @@ def prepare(
     for dedupe and classify, so they are not worked out again after the
     workers are done. ``workers``: a pool already started (the caller closes
     it); otherwise one is started here when there are enough documents.
+    Warnings (a deferred web page that holds no article) go to ``warnings``,
+    in input order.
     """
     n = len(docs)
     if workers_for(jobs, n) == 1:
-        return _collect_progress(map(job, docs), n, progress)
+        return _collect_progress(map(job, docs), n, progress, warnings=warnings)
     if workers is not None:
-        return prepare_stream(docs, job, workers, n, progress, idle, estimate=False)
+        return prepare_stream(docs, job, workers, n, progress, idle, False, warnings)
     workers = Workers.start(workers_for(jobs, n), job.summarizer)
     try:
-        return prepare_stream(docs, job, workers, n, progress, idle, estimate=False)
+        return prepare_stream(docs, job, workers, n, progress, idle, False, warnings)
     finally:
         workers.close()
 
@@ -346,6 +358,7 @@ def prepare_stream(
     progress: Progress | None = None,
     idle: Callable[[], object] | None = None,
     estimate: bool = True,
+    warnings: list[str] | None = None,
 ) -> list[Article]:
     """:func:`prepare` on running workers, handing them documents as they
     are read (``docs`` may be a generator); ``expected`` is how many there
@@ -357,15 +370,18 @@ def prepare_stream(
     # map() reads ``docs`` to the end before returning, submitting each chunk
     # as it fills: the workers begin while the rest is read
     results = workers.pool.map(job, docs, chunksize=chunk)
-    return _collect_progress(results, expected, progress, idle or (lambda: None), estimate)
+    return _collect_progress(
+        results, expected, progress, idle or (lambda: None), estimate, warnings
+    )
 
 
 def _collect_progress(
-    results: Iterator[tuple[Article, Features | None]],
+    results: Iterator[Done],
     n: int,
     progress: Progress | None,
     idle: Callable[[], object] | None = None,
     estimate: bool = False,
+    warnings: list[str] | None = None,
 ) -> list[Article]:
     """The articles in input order; ``idle`` is called once, after the first
     one arrives, with work this process can do while the workers go on.
@@ -373,30 +389,35 @@ def _collect_progress(
     out: list[Article] = []
     languages: set[str] = set()
     pending: list[tuple[Article, Features | None]] = []
-    for article, features in results:
-        if idle is not None and article.language not in languages:
-            languages.add(article.language)
-            if len(languages) == 1:
-                tail_imports()
-            from .classify import warm as warm_classify
+    done = 0
+    for article, features, notes in results:
+        done += 1
+        if warnings is not None:
+            warnings.extend(notes)
+        if article is not None:
+            if idle is not None and article.language not in languages:
+                languages.add(article.language)
+                if len(languages) == 1:
+                    tail_imports()
+                from .classify import warm as warm_classify
 
-            warm_classify(article.language)
-            if len(languages) == 1:
-                idle()
-        pending.append((article, features))
-        if len(pending) >= REMEMBER_CHUNK:
-            remember(pending)
-            pending = []
-        out.append(article)
+                warm_classify(article.language)
+                if len(languages) == 1:
+                    idle()
+            pending.append((article, features))
+            if len(pending) >= REMEMBER_CHUNK:
+                remember(pending)
+                pending = []
+            out.append(article)
         if progress is not None and not estimate:
-            progress(len(out), n)
-        elif progress is not None and len(out) > 1:
+            progress(done, n)
+        elif progress is not None and done > 1:
             # each count is shown when the next result comes, so that the
             # last one can be shown with the true total
-            progress(len(out) - 1, max(n, len(out)))
+            progress(done - 1, max(n, done))
     remember(pending)
-    if progress is not None and estimate and out:
-        progress(len(out), len(out))
+    if progress is not None and estimate and done:
+        progress(done, done)
     return out
 
 
@@ -441,16 +462,16 @@ def _collect(
     b, s = config.build, config.summary
     where = sources or b.sources
     warnings: list[str] = []
-    stream = iter_load(where, warnings, b.max_article_bytes, web_of(config, window))
-    read = 0
+    # web pages are extracted where they are summarized (in the workers)
+    stream = iter_load(
+        where, warnings, b.max_article_bytes, web_of(config, window), defer_pages=True
+    )
     outside: list[Article] = []
 
     def kept() -> Iterator[Document]:
         """The documents as they are read, less those whose metadata dates
         them outside the window: each of those becomes a bare dated stub."""
-        nonlocal read
         for d in stream:
-            read += 1
             if window is not None and window.limited:
                 day = parse_date(d.get("date") or "")
                 if day is not None and day not in window:
@@ -468,10 +489,10 @@ def _collect(
 
     if workers is None:
         docs = tuple(kept())
-        articles = prepare(docs, job, jobs, progress, idle) if docs else []
+        articles = prepare(docs, job, jobs, progress, idle, warnings=warnings) if docs else []
     else:  # the workers start on the first documents while the rest are read
-        articles = prepare_stream(kept(), job, workers, expected, progress, idle)
-    if not read:
+        articles = prepare_stream(kept(), job, workers, expected, progress, idle, warnings=warnings)
+    if not articles and not outside:  # nothing read, or nothing that was an article
         raise DigestError(
             f"{', '.join(where)}: no articles found",
             hint="add .txt, .md or .html files (see README.md, 'Inputs')",

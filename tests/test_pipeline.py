@@ -60,6 +60,68 @@ def test_output_is_byte_identical_whatever_the_number_of_jobs(tmp_path):
     assert len(one.get("digest.json")) > 1000
 
 
+def html_corpus(folder, n: int) -> list[str]:
+    """``n`` small distinct web pages (a headline, a byline, paragraphs)."""
+    folder.mkdir()
+    for i in range(n):
+        topic, lead = TOPICS[i % len(TOPICS)]
+        paragraphs = "".join(
+            f"<p>{text}</p>"
+            for text in (
+                lead.format(n=i + 10),
+                f"Officials said the {topic} project number {i} would be finished next year, "
+                f"after a review of its costs by the council and the residents of district {i}.",
+                f"Critics of the {topic} plan questioned its cost in a long meeting on Tuesday, "
+                "and asked for the figures to be published before the next vote.",
+            )
+        )
+        (folder / f"{i:03d}.html").write_text(
+            f"<html><head><title>{topic.title()} news number {i} | Example News</title></head>"
+            f"<body><nav><a href='/'>Home</a></nav><article><h1>{topic.title()} news number {i}"
+            f"</h1>{paragraphs}</article></body></html>",
+            encoding="utf-8",
+        )
+    return [str(folder)]
+
+
+def test_web_pages_are_read_in_the_workers_with_the_same_output_and_warnings(tmp_path):
+    """A web page's article is extracted where it is summarized (the slow
+    part of loading, spread over the workers); output and warnings are
+    those of a single process, and a page with no article is a warning."""
+    n = 2 * MIN_PER_WORKER
+    sources = html_corpus(tmp_path / "in", n)
+    (tmp_path / "in" / "050-photo.html").write_text(
+        "<html><head><title>Photo</title></head><body><img src='a.png'></body></html>",
+        encoding="utf-8",
+    )
+    one = build(with_jobs(1), sources)
+    two = build(with_jobs(2), sources)
+    assert one.rendered.files == two.rendered.files
+    assert one.warnings == two.warnings
+    photo = [w for w in two.warnings if "050-photo.html" in w]
+    assert len(photo) == 1
+    assert photo[0].endswith(
+        "050-photo.html: no article text found in this HTML page; skipped "
+        "(save the article page itself, not an index or a login page)"
+    )
+    articles, warnings = collect(with_jobs(2), sources, 2)
+    assert [a.title for a in articles] == [
+        f"{TOPICS[i % 3][0].title()} news number {i}" for i in range(n)
+    ]
+    assert photo[0] in warnings
+
+
+def test_a_folder_of_pages_none_of_them_an_article_is_one_clear_error(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"{i}.html").write_text(f"<html><body><img src='{i}.png'></body></html>")
+    with pytest.raises(DigestError) as err:
+        build(with_jobs(1), [str(folder)])
+    assert "no articles found" in err.value.message
+    assert len(err.value.details) == 3 and all("skipped" in d for d in err.value.details)
+
+
 def test_articles_keep_the_input_order_and_get_summaries(tmp_path):
     sources = corpus(tmp_path / "in", 2 * MIN_PER_WORKER)
     seen: list[tuple[int, int]] = []
