@@ -168,6 +168,9 @@ def load_html(text: str, source: str) -> tuple[str, dict[str, str]]:
         return _extract_html(text, source)
 
 
+MIN_PAGE_CHARS = 15  # letters and digits, at the least, of a page's article text
+
+
 def _extract_html(text: str, source: str) -> tuple[str, dict[str, str]]:
     import trafilatura
 
@@ -200,7 +203,8 @@ def _extract_html(text: str, source: str) -> tuple[str, dict[str, str]]:
             value = getattr(md, attr, None)
             if value:
                 meta[key] = str(value)
-    if not content:
+    # a page of controls ("Sign in", "Loading... Working...") is no article
+    if sum(c.isalnum() for c in content or "") < MIN_PAGE_CHARS:
         raise DigestError(
             f"{source}: no article text found in this HTML page",
             hint="save the article page itself, not an index or a login page",

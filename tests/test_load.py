@@ -425,3 +425,21 @@ def test_the_page_own_publication_date_wins_and_a_day_first_misreading_is_undone
     assert page_date("2016-04-10", "<p>No dates here.</p>") == "2016-04-10"
     assert page_date("2016-04-10", '<time datetime="2016-04-11">') == "2016-04-10"
     assert page_date(None, "<p>No dates here.</p>") is None
+
+
+def test_a_page_of_controls_is_no_article_but_a_short_one_is(tmp_path):
+    login = tmp_path / "login.html"
+    login.write_text(
+        "<html><head><title>Login</title></head><body><form><input name='u'>"
+        "<button>Sign in</button></form></body></html>",
+        encoding="utf-8",
+    )
+    brief = tmp_path / "brief.html"
+    brief.write_text(
+        "<html><head><title>新诊所</title></head><body><article>"
+        "<p>市长周二为新诊所揭幕，医生们将在那里工作。</p></article></body></html>",
+        encoding="utf-8",
+    )
+    docs, warnings = load([str(login), str(brief)])
+    assert [d.source.rsplit("/", 1)[-1] for d in docs] == ["brief.html"]
+    assert len(warnings) == 1 and "login.html: no article text found" in warnings[0]
