@@ -168,6 +168,7 @@ def load_html(text: str, source: str) -> tuple[str, dict[str, str]]:
         return _extract_html(text, source)
 
 
+_LIST_ITEM = re.compile(r"(?m)^- (?=\S)")
 MIN_PAGE_CHARS = 15  # letters and digits, at the least, of a page's article text
 
 
@@ -203,6 +204,8 @@ def _extract_html(text: str, source: str) -> tuple[str, dict[str, str]]:
             value = getattr(md, attr, None)
             if value:
                 meta[key] = str(value)
+    if content:  # trafilatura marks list items "- ": the marker is layout, not text
+        content = _LIST_ITEM.sub("", content)
     # a page of controls ("Sign in", "Loading... Working...") is no article
     if sum(c.isalnum() for c in content or "") < MIN_PAGE_CHARS:
         raise DigestError(

@@ -443,3 +443,19 @@ def test_a_page_of_controls_is_no_article_but_a_short_one_is(tmp_path):
     docs, warnings = load([str(login), str(brief)])
     assert [d.source.rsplit("/", 1)[-1] for d in docs] == ["brief.html"]
     assert len(warnings) == 1 and "login.html: no article text found" in warnings[0]
+
+
+def test_list_items_of_a_page_lose_their_bullet(tmp_path):
+    page = tmp_path / "folders.html"
+    page.write_text(
+        "<html><head><title>Folders</title></head><body><article><h1>Folders</h1>"
+        "<p>Here are the folders you need, one for each kind of email you get every day.</p>"
+        "<ul><li>Today: everything that requires a response today.</li>"
+        "<li>This week: what can wait a few days.</li></ul>"
+        "<p>That is all there is to it, and it works for everyone.</p></article></body></html>",
+        encoding="utf-8",
+    )
+    docs, _ = load([str(page)])
+    lines = docs[0].text.splitlines()
+    assert "Today: everything that requires a response today." in lines
+    assert not any(line.startswith("- ") for line in lines)
