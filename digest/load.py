@@ -226,6 +226,8 @@ def _extract_html(text: str, source: str) -> tuple[str, dict[str, str]]:
     day = page_date(meta.get("date"), text)
     if day:
         meta["date"] = day
+    else:
+        meta.pop("date", None)
     if "title" in meta:
         content = meta["title"] + "\n\n" + content
     return content, meta
@@ -241,6 +243,9 @@ _PUBLISHED = re.compile(
     r"(?:itemprop|property|name)\s*=\s*[\"'](?:datePublished|article:published_time)[\"']",
     re.I,
 )
+_NEW_YEAR = re.compile(
+    r"\bjan(?:uary|\.)?\s+0?1(?:st)?\b|\b0?1(?:st)?\s+jan|-01-01\b|\b0?1[/.]0?1[/.]\d", re.I
+)
 _MACHINE_DATE = re.compile(r"<time\b[^>]*\bdatetime\s*=\s*[\"'](\d{4}-\d\d-\d\d)", re.I)
 
 
@@ -249,7 +254,8 @@ def page_date(found: str | None, page: str) -> str | None:
     ``datePublished`` when it has one, else ``found`` (trafilatura's guess,
     which can read a printed "10/04/16" day-first, or take an issue or
     update date), set right when a ``<time datetime>`` of the page shows
-    the same day and month the other way round."""
+    the same day and month the other way round; None when the guess is a
+    January 1 the page never states (a copyright year read as a date)."""
     import datetime as dt
 
     head = page[:500_000]
@@ -266,6 +272,8 @@ def page_date(found: str | None, page: str) -> str | None:
         day = dt.date.fromisoformat(found[:10])
     except ValueError:
         return found
+    if (day.month, day.day) == (1, 1) and not _NEW_YEAR.search(head):
+        return None  # a year alone ("© 1998–2015") read as January 1: no date
     if day.day <= 12 and day.day != day.month:
         for stated in _MACHINE_DATE.findall(head):
             try:

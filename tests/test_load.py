@@ -459,3 +459,10 @@ def test_list_items_of_a_page_lose_their_bullet(tmp_path):
     lines = docs[0].text.splitlines()
     assert "Today: everything that requires a response today." in lines
     assert not any(line.startswith("- ") for line in lines)
+
+
+def test_a_copyright_year_is_not_a_publication_date():
+    from digest.load import page_date
+
+    assert page_date("1998-01-01", "<footer>Portions © 1998–2015 by contributors</footer>") is None
+    assert page_date("2016-01-01", "<p>Published January 1, 2016</p>") == "2016-01-01"
