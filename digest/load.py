@@ -204,10 +204,10 @@ def _extract_html(text: str, source: str) -> tuple[str, dict[str, str]]:
             value = getattr(md, attr, None)
             if value:
                 meta[key] = str(value)
-    if content:  # trafilatura marks list items "- ": the marker is layout, not text
-        content = _LIST_ITEM.sub("", content)
+    # trafilatura marks list items "- ": the marker is layout, not text
+    content = _LIST_ITEM.sub("", content or "")
     # a page of controls ("Sign in", "Loading... Working...") is no article
-    if sum(c.isalnum() for c in content or "") < MIN_PAGE_CHARS:
+    if sum(c.isalnum() for c in content) < MIN_PAGE_CHARS:
         raise DigestError(
             f"{source}: no article text found in this HTML page",
             hint="save the article page itself, not an index or a login page",
