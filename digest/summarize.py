@@ -51,7 +51,9 @@ CONNECTIVE = re.compile(
     r"furthermore|meanwhile|nevertheless|nonetheless|besides|otherwise|instead|"
     r"likewise|similarly|consequently|accordingly|indeed|"
     r"for example|for instance|in addition|as a result|in turn|in contrast|after all|"
-    r"on the other hand|last but not least|another|other|"
+    r"on the other hand|last but not least|another|other|which|"
+    r"in other words|even so|as such|that said|by contrast|what's more|what’s more|"
+    r"on top of that|not only that|"
     r"(the |a )?(second|third|fourth|fifth|next|last|final|other) \w+|"
     r"(second|third|fourth|finally|lastly|first),)\b",
     re.I,

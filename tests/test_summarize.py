@@ -119,6 +119,17 @@ def test_a_pronoun_is_not_left_without_its_referent():
             assert "The council approved money for a new river bridge design." in s
 
 
+@pytest.mark.parametrize(
+    "opener",
+    ["Which means", "In other words,", "Even so,", "As such,", "That said,", "What's more,"],
+)
+def test_a_sentence_that_continues_the_one_before_does_not_open_a_summary(opener):
+    from digest.summarize import needs_previous
+
+    assert needs_previous(f"{opener} the clinic will need more nurses.")
+    assert not needs_previous("Whichever way the vote goes, the clinic will open in May.")
+
+
 def test_a_repeated_sentence_is_picked_once():
     text = "The new vaccine cut hospital admissions by half in the trial."
     a = article(
