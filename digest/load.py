@@ -303,10 +303,12 @@ def page_title(found: str | None, page: str, site: str | None = None) -> str | N
     import html
 
     m = _TITLE_ELEMENT.search(page[:200_000])
-    own = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", m.group(1))).split()) if m else ""
-    own = _without_site(own, site)
+    raw = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", m.group(1))).split()) if m else ""
+    own = _without_site(raw, site)
     if not found:
         return own or None
+    if " ".join(found.split()) == raw:  # the <title> as it is, site name included
+        return own or found
     from .nlp import stop_words
 
     stops = stop_words("en")
@@ -332,14 +334,16 @@ def _without_site(title: str, site: str | None) -> str:
     """``title`` less a trailing site name: the part after the last separator
     when it is the site's name, or short (four words at most) beside a
     longer rest ("... uniform - AOL News")."""
-    parts = _SITE_SEPARATOR.split(title)
-    if len(parts) < 2:
-        return title
-    last = _title_words(parts[-1])
-    rest = _SITE_SEPARATOR_END.sub("", title[: len(title) - len(parts[-1])])
-    longer = len(_title_words(rest)) > len(last)
-    if longer and ((site and last == _title_words(site)) or len(last) <= 4):
-        return rest
+    for _ in range(2):  # "Headline | Section | Site"
+        parts = _SITE_SEPARATOR.split(title)
+        if len(parts) < 2:
+            return title
+        last = _title_words(parts[-1])
+        rest = _SITE_SEPARATOR_END.sub("", title[: len(title) - len(parts[-1])])
+        longer = len(_title_words(rest)) > len(last)
+        if not (longer and ((site and last == _title_words(site)) or len(last) <= 4)):
+            return title
+        title = rest
     return title
 
 

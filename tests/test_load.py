@@ -406,6 +406,12 @@ def test_a_box_heading_is_not_the_title_the_title_element_is(tmp_path):
     longer = "For the holidays, let us all get behind the conversation-starter tee shirt"
     assert page_title(longer, "<title>Designer statement shirts - Shop</title>") == longer
     assert page_title("Clinic opens", "<title>Example News</title>") == "Clinic opens"
+    # trafilatura's title is the <title> itself: the site's name goes
+    both = "Get your code covered | Code | Jane Doe"
+    assert page_title(both, f"<title>{both}</title>") == "Get your code covered"
+    assert page_title(
+        "Brexit - what happens next", "<title>Brexit - what happens next</title>"
+    ) == ("Brexit - what happens next")
     docs, _ = load([str(page)])
     assert docs[0].get("title") != "Most Popular"
 
