@@ -33,6 +33,9 @@ Scores, per set, over the pages that have the expected value:
   aside) against the expected article text, averaged over pages.
 
 ``--misses`` lists, per field, the pages where digest differs, with both values.
+``--as-text`` gives digest each whole page as plain text instead (every
+visible line, menus and footers included: what a naive scraper saves), which
+measures digest's own cleaning of scraped text rather than trafilatura's.
 """
 
 from __future__ import annotations
@@ -341,9 +344,22 @@ class Outcome:
     body: str = ""
 
 
-def read(page: Page, folder: Path) -> Outcome:
-    path = folder / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', page.name)}.html"
-    path.write_bytes(page.html)
+def page_as_text(markup: bytes) -> str:
+    """Everything a reader sees on the page, as plain text: what copying a
+    whole page out of a browser (or a naive scraper) gives, menus and all."""
+    page = markup.decode("utf-8", "replace")
+    body = re.search(r"(?is)<body\b.*", page)
+    return html_text(body.group(0) if body else page)
+
+
+def read(page: Page, folder: Path, as_text: bool = False) -> Outcome:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", page.name)
+    if as_text:  # the scraped-text path: digest's own cleaning, no trafilatura
+        path = folder / f"{name}.txt"
+        path.write_text(page_as_text(page.html), encoding="utf-8")
+    else:
+        path = folder / f"{name}.html"
+        path.write_bytes(page.html)
     try:
         docs, warnings = load([str(path)])
         if not docs:
@@ -420,13 +436,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=default_cache())
     ap.add_argument("--set", default=",".join(ARCHIVES), help="comma-separated")
     ap.add_argument("--misses", action="store_true", help="list every difference")
+    ap.add_argument(
+        "--as-text",
+        action="store_true",
+        help="give digest each whole page as plain text (menus and all), as scraped text comes",
+    )
     args = ap.parse_args(argv)
     sets = [s for s in args.set.split(",") if s]
     unknown = [s for s in sets if s not in ARCHIVES]
     if unknown:
         raise SystemExit(f"error: unknown set {unknown[0]}; choose from {', '.join(ARCHIVES)}")
     with tempfile.TemporaryDirectory() as tmp:
-        outcomes = [read(p, Path(tmp)) for p in pages(sets, args.cache)]
+        outcomes = [read(p, Path(tmp), args.as_text) for p in pages(sets, args.cache)]
     print(report(outcomes, args.misses))
     return 0
 

@@ -187,5 +187,7 @@ def test_extraction_reads_mercury_assertions_and_scores_a_page(root, tmp_path):
     assert extraction.opening_at(outcome.body, p.opening) == 0
     assert extraction.names("By Jane Doe - Apr 16, 2015") == {"jane doe"}
     assert extraction.names(p.author) == {"jane doe", "john roe"}
+    scraped = extraction.read(p, tmp_path, as_text=True)  # the page as plain text
+    assert "winter storm closed the city airport" in scraped.body
     table = extraction.report([outcome], show_misses=False)
     assert "mercury" in table and "1/1" in table
