@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -480,6 +481,85 @@ def safe_url(value: str | None) -> str | None:
     return url
 
 
+# --- the headline of scraped text ---------------------------------------------
+
+HEADLINE_NEAR = 8  # the first blocks, where a headline usually is
+PROSE_REACH = 6  # blocks after a headline within which its article starts
+PROSE_WORDS = 15  # a block this long that ends a sentence is article prose
+BEFORE_PROSE = 12  # blocks before the article searched for its headline
+_NOT_HEADLINE = re.compile(
+    r"https?://|www\.|^by\s|^(?:photo|image|video|credit|source)s?\b|getty|shutterstock"
+    r"|/\s*(?:ap|reuters|afp)\b",
+    re.I,
+)
+
+
+def is_prose(text: str) -> bool:
+    return ends_sentence(text) and word_count(text) >= PROSE_WORDS
+
+
+def headline_index(blocks: Sequence[str], first: int | None) -> int | None:
+    """Where the headline of scraped text is, when nothing names it; ``first``
+    is the first headline-shaped block near the top, if any.
+
+    Usually that block, with the article
+    right after it. When the top is a long run of page furniture (a whole
+    page copied with its menus), that block is a menu item far from any
+    prose: the headline is then looked for just before the article itself,
+    the longest stretch of prose in the text, among blocks that are neither
+    bylines, nor credits, links, calls to action or labels of the page.
+    """
+    if first is not None and any(is_prose(b) for b in blocks[first + 1 : first + 1 + PROSE_REACH]):
+        return first
+    article = _article_start(blocks)
+    if article is None:
+        return first
+    seen = Counter(normalize(b) for b in blocks)
+    candidates = [
+        k
+        for k in range(max(0, article - BEFORE_PROSE), article)
+        if looks_like_headline(blocks[k])
+        and 3 <= word_count(blocks[k]) <= 20  # longer: a sentence without its full stop
+        and not _NOT_HEADLINE.search(blocks[k])
+        and not is_cta(blocks[k])
+        and not _byline(blocks[k])[0]
+        and find_date(blocks[k]) is None
+        # a headline comes before its article: prose just above it would be
+        # the article's own start, left out if this were taken
+        and not any(is_prose(b) for b in blocks[max(0, k - PROSE_REACH) : k])
+    ]
+    if not candidates:
+        return first
+    # a headline is often printed twice (breadcrumb, heading, share text);
+    # else the longest candidate, the nearest to the article on a tie
+    repeated = [k for k in candidates if seen[normalize(blocks[k])] > 1]
+    if repeated:
+        return repeated[-1]
+    return max(candidates, key=lambda k: (min(word_count(blocks[k]), 20), k))
+
+
+def _article_start(blocks: Sequence[str]) -> int | None:
+    """The first block of the longest stretch of prose (counted in words;
+    up to three other blocks, captions say, may interrupt it)."""
+    best: tuple[int, int] | None = None  # (words, start)
+    start, total, gap = -1, 0, 0
+    for k, b in enumerate(blocks):
+        if is_prose(b):
+            if start < 0:
+                start, total = k, 0
+            total += word_count(b)
+            gap = 0
+        elif start >= 0:
+            gap += 1
+            if gap > 3:
+                if best is None or total > best[0]:
+                    best = (total, start)
+                start, gap = -1, 0
+    if start >= 0 and (best is None or total > best[0]):
+        best = (total, start)
+    return best[1] if best else None
+
+
 def clean(doc: Document) -> Article:
     """Find the title, metadata and body of one loaded document."""
     blocks = split_blocks(strip_controls(doc.text))
@@ -497,17 +577,22 @@ def clean(doc: Document) -> Article:
             removed.append(blocks[start])
             start += 1
     else:
-        for i, b in enumerate(blocks[:8]):
-            if looks_like_headline(b):
-                title = b
-                removed.extend(blocks[:i])
-                start = i + 1
-                break
-        else:
-            if blocks:
-                first = blocks[0]
-                title = first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0] + "…"
-                start = 0  # the first block is body text too
+        first = next(
+            (i for i, b in enumerate(blocks[:HEADLINE_NEAR]) if looks_like_headline(b)), None
+        )
+        found = headline_index(blocks, first)
+        if first is not None:
+            removed.extend(blocks[:first])
+            start = first + 1
+        if found is not None:
+            # the body still runs from the first headline-shaped block: a
+            # headline found further down may be a sidebar's, and its article
+            # must not be cut off by it (the repeated block is dropped below)
+            title = blocks[found]
+        elif blocks:
+            head = blocks[0]
+            title = head if len(head) <= 120 else head[:117].rsplit(" ", 1)[0] + "…"
+            start = 0  # the first block is body text too
     body = blocks[start:]
     norm_title = normalize(title)
 

@@ -221,3 +221,31 @@ def test_a_headline_repeated_in_the_body_is_not_taken_for_a_byline():
         meta=(("title", "Pencil Rumored for March of 2017"),),
     )
     assert clean(doc).author is None
+
+
+def test_the_headline_of_a_whole_page_copied_with_its_menus_is_found():
+    # a page copied out of a browser: dozens of menu lines before the
+    # headline, so the first headline-shaped line is a menu's, far from prose
+    menu = [f"{section} News" for section in ("World", "Business", "Health", "Science")] * 6
+    story = [
+        "Sections",
+        *menu,
+        "Trending Now",
+        "Hospitals in three countries agree to share rare disease data",
+        "Hospitals in three countries agree to share rare disease data",
+        "By Ana Lima",
+        "Photo: Getty Images",
+        "Hospitals in Brazil, Kenya and Vietnam signed an agreement on Monday to pool "
+        "their records of rare diseases, so that doctors can compare cases across borders.",
+        "The agreement covers more than forty conditions that each hospital sees only a few "
+        "times a year, and it starts with a shared registry in the spring.",
+        "Doctors said the registry would shorten the time to a diagnosis for many families.",
+        "Follow us on Twitter",
+    ]
+    doc = Document(source="page.txt", kind="text", text="\n\n".join(story))
+    article = clean(doc)
+    assert article.title == "Hospitals in three countries agree to share rare disease data"
+    assert article.paragraphs[0].startswith("Hospitals in Brazil, Kenya and Vietnam")
+    # a page whose headline is at the top keeps the usual reading
+    top = Document(source="top.txt", kind="text", text="\n\n".join(story[27:]))
+    assert clean(top).title == "Hospitals in three countries agree to share rare disease data"
