@@ -569,6 +569,9 @@ def clean(doc: Document) -> Article:
     title = strip_controls(doc.get("title") or "").strip()
     title = " ".join(title.split())
     start = 0
+    # the lines right under a headline found below the page's furniture:
+    # where its byline and dateline are (see headline_index)
+    under: list[str] = []
     if title:
         norm_title = normalize(title)
         while start < len(blocks) and (
@@ -589,6 +592,8 @@ def clean(doc: Document) -> Article:
             # headline found further down may be a sidebar's, and its article
             # must not be cut off by it (the repeated block is dropped below)
             title = blocks[found]
+            if found != first:
+                under = blocks[found + 1 : found + 1 + PROSE_REACH]
         elif blocks:
             head = blocks[0]
             title = head if len(head) <= 120 else head[:117].rsplit(" ", 1)[0] + "…"
@@ -599,6 +604,12 @@ def clean(doc: Document) -> Article:
     # --- metadata from bylines before they are dropped
     author = " ".join(strip_controls(doc.get("author") or "").split()) or None
     publisher = " ".join(strip_controls(doc.get("source") or "").split()) or None
+    for b in under:
+        if is_prose(b) or normalize(b) == norm_title:
+            continue
+        a, p = _byline(b)
+        author = author or a
+        publisher = publisher or p
     for k, b in enumerate(body):
         early = k < 3
         last = k == len(body) - 1
@@ -650,7 +661,11 @@ def clean(doc: Document) -> Article:
         # A dateline sits near the top (often a line cleaning drops, like
         # "November 16, 2024" alone); else the first date the article states.
         # Trailing chrome (related stories and their dates) is not searched.
-        date = find_date("\n".join(blocks[: start + 3])) or find_date("\n".join(kept))
+        date = (
+            find_date("\n".join(under))
+            or find_date("\n".join(blocks[: start + 3]))
+            or find_date("\n".join(kept))
+        )
 
     if not title:
         title = doc.source.replace("\\", "/").rsplit("/", 1)[-1]

@@ -229,11 +229,13 @@ def test_the_headline_of_a_whole_page_copied_with_its_menus_is_found():
     menu = [f"{section} News" for section in ("World", "Business", "Health", "Science")] * 6
     story = [
         "Sections",
+        "Today's paper, March 3, 2023",
         *menu,
         "Trending Now",
         "Hospitals in three countries agree to share rare disease data",
         "Hospitals in three countries agree to share rare disease data",
         "By Ana Lima",
+        "November 16, 2024",
         "Photo: Getty Images",
         "Hospitals in Brazil, Kenya and Vietnam signed an agreement on Monday to pool "
         "their records of rare diseases, so that doctors can compare cases across borders.",
@@ -246,6 +248,9 @@ def test_the_headline_of_a_whole_page_copied_with_its_menus_is_found():
     article = clean(doc)
     assert article.title == "Hospitals in three countries agree to share rare disease data"
     assert article.paragraphs[0].startswith("Hospitals in Brazil, Kenya and Vietnam")
+    # its byline and dateline are the ones under it, not the menu's
+    assert (article.author, str(article.date)) == ("Ana Lima", "2024-11-16")
     # a page whose headline is at the top keeps the usual reading
-    top = Document(source="top.txt", kind="text", text="\n\n".join(story[27:]))
+    top = Document(source="top.txt", kind="text", text="\n\n".join(story[28:]))
+    assert story[28] == "Hospitals in three countries agree to share rare disease data"
     assert clean(top).title == "Hospitals in three countries agree to share rare disease data"
