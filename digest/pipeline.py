@@ -367,12 +367,43 @@ def prepare_stream(
     if expected <= FEATURES_KEPT:
         job = replace(job, features=True)
     chunk = max(1, min(32, expected // (workers.size * 8)))
-    # map() reads ``docs`` to the end before returning, submitting each chunk
-    # as it fills: the workers begin while the rest is read
-    results = workers.pool.map(job, docs, chunksize=chunk)
+    results = _in_order(workers.pool, job, docs, chunk, IN_FLIGHT * workers.size)
     return _collect_progress(
         results, expected, progress, idle or (lambda: None), estimate, warnings
     )
+
+
+IN_FLIGHT = 4  # chunks handed out per worker ahead of the results collected
+
+
+def _run_chunk(job: SummaryJob, docs: list[Document]) -> list[Done]:
+    return [job(d) for d in docs]
+
+
+def _in_order(
+    pool: Any, job: SummaryJob, docs: Iterable[Document], chunk: int, ahead: int
+) -> Iterator[Done]:
+    """``job`` of each document on ``pool``, in input order, with at most
+    ``ahead`` chunks given out and not yet collected: documents are read as
+    the workers need them, not all at once (a page is kept whole until its
+    worker extracts it; a folder of thousands would otherwise sit in memory)."""
+    from collections import deque
+    from itertools import islice
+
+    it = iter(docs)
+    given: deque[Any] = deque()
+
+    def give() -> None:
+        batch = list(islice(it, chunk))
+        if batch:
+            given.append(pool.submit(_run_chunk, job, batch))
+
+    for _ in range(ahead):
+        give()
+    while given:
+        done = given.popleft().result()
+        give()
+        yield from done
 
 
 def _collect_progress(

@@ -438,3 +438,37 @@ def test_workers_leave_ctrl_c_to_the_build_process():
         assert all(p.is_alive() for p in workers.pool._processes.values())
     finally:
         workers.close()
+
+
+def test_documents_are_read_as_the_workers_need_them_not_all_at_once(tmp_path):
+    """A folder of thousands of pages must not sit in memory waiting for
+    workers: documents are handed out a few chunks ahead of the results."""
+    from digest.load import load
+    from digest.pipeline import SummaryJob, Workers, _in_order
+
+    sources = corpus(tmp_path / "in", 120)
+    docs, _ = load(sources)
+    pulled = 0
+
+    def reading():
+        nonlocal pulled
+        for d in docs:
+            pulled += 1
+            yield d
+
+    workers = Workers.start(2, "auto")
+    try:
+        results = _in_order(workers.pool, SummaryJob("auto", 3, 60), reading(), 4, 3)
+        first = next(results)
+        assert pulled <= 3 * 4 + 4  # the chunks given ahead, and one more
+        rest = list(results)
+    finally:
+        workers.close()
+    assert pulled == 120
+    assert [a.title for a, _, _ in [first, *rest]] == [clean_title(d) for d in docs]
+
+
+def clean_title(doc) -> str:
+    from digest.clean import clean
+
+    return clean(doc).title
