@@ -604,8 +604,8 @@ def clean(doc: Document) -> Article:
     # --- metadata from bylines before they are dropped
     author = " ".join(strip_controls(doc.get("author") or "").split()) or None
     publisher = " ".join(strip_controls(doc.get("source") or "").split()) or None
-    for b in under:
-        if is_prose(b) or normalize(b) == norm_title:
+    for b in under:  # read as the first lines of a body are, below
+        if (ends_sentence(b) and not BYLINE_BY.match(b)) or normalize(b) == norm_title:
             continue
         a, p = _byline(b)
         author = author or a
