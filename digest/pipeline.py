@@ -518,11 +518,16 @@ def _collect(
 
         warm_templates(config.templates.dir)
 
+    # the workers' own warnings (a page that holds no article) come after
+    # those of reading, whatever the number of workers and however reading
+    # and their work interleave
+    late: list[str] = []
     if workers is None:
         docs = tuple(kept())
-        articles = prepare(docs, job, jobs, progress, idle, warnings=warnings) if docs else []
+        articles = prepare(docs, job, jobs, progress, idle, warnings=late) if docs else []
     else:  # the workers start on the first documents while the rest are read
-        articles = prepare_stream(kept(), job, workers, expected, progress, idle, warnings=warnings)
+        articles = prepare_stream(kept(), job, workers, expected, progress, idle, warnings=late)
+    warnings.extend(late)
     if not articles and not outside:  # nothing read, or nothing that was an article
         raise DigestError(
             f"{', '.join(where)}: no articles found",
