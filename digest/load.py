@@ -548,15 +548,9 @@ def finish(doc: Document) -> tuple[Document | None, tuple[str, ...]]:
         return doc, ()
     warnings: list[str] = []
     try:
-        content, meta = load_html(doc.text, doc.source)
-        meta = check_meta(meta, doc.source, warnings)
-        if not content.strip():
-            raise DigestError(f"{doc.source}: empty article", hint="add text or remove the file")
+        loaded = _document(doc.text, doc.source, "html", load_html, warnings)
     except DigestError as exc:
         return None, (*warnings, _skipped(exc))
-    loaded = Document(
-        source=doc.source, text=content, kind="html", meta=tuple(sorted(meta.items()))
-    )
     return loaded, tuple(warnings)
 
 
@@ -818,16 +812,16 @@ def _load_one(
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if defer:  # read and checked; the article is extracted by finish()
         return Document(source=source, text=text, kind=PAGE)
+    return _document(text, source, kind, loader, warnings)
+
+
+def _document(text: str, source: str, kind: str, loader: Loader, warnings: list[str]) -> Document:
+    """The document ``loader`` makes of a file's decoded ``text``, its metadata checked."""
     content, meta = loader(text, source)
     meta = check_meta(meta, source, warnings)
     if not content.strip():
         raise DigestError(f"{source}: empty article", hint="add text or remove the file")
-    return Document(
-        source=source,
-        text=content,
-        kind=kind,
-        meta=tuple(sorted(meta.items())),
-    )
+    return Document(source=source, text=content, kind=kind, meta=tuple(sorted(meta.items())))
 
 
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
